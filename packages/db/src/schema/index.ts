@@ -1,0 +1,4 @@
+export * from './accounts.ts';
+export * from './fans.ts';
+export * from './notes.ts';
+export * from './sync.ts';
