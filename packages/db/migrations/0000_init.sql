@@ -45,6 +45,8 @@ CREATE TABLE "notes" (
 	"imported_content" text,
 	"conflict_of" text,
 	"version" bigint NOT NULL,
+	"content_version" bigint NOT NULL,
+	"content_client_id" uuid,
 	"created_at" timestamp with time zone NOT NULL,
 	"updated_at" timestamp with time zone NOT NULL,
 	"deleted_at" timestamp with time zone,

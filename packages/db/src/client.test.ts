@@ -29,6 +29,7 @@ test('a note cannot be stored with an invalid colour or type', async () => {
     accountId: account!.id,
     content: 'x',
     version: 1,
+    contentVersion: 1,
     createdAt: now,
     updatedAt: now,
   };
@@ -48,6 +49,7 @@ test('two OnlyFans notes of one fan cannot share an OnlyFans id', async () => {
     accountId: fan!.accountId,
     content: 'x',
     version: 1,
+    contentVersion: 1,
     createdAt: now,
     updatedAt: now,
     source: 'onlyfans' as const,

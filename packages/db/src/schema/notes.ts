@@ -42,6 +42,10 @@ export const notes = pgTable(
     /** Set on a copy made when a text conflicted with a concurrent edit of the named note. */
     conflictOf: text('conflict_of'),
     version: bigint('version', { mode: 'number' }).notNull(),
+    /** The fan's version when `content` last changed, and the sync client that changed it (null: not a
+     * sync client). A client's edit is stale only if someone else changed the text after its base. */
+    contentVersion: bigint('content_version', { mode: 'number' }).notNull(),
+    contentClientId: uuid('content_client_id'),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull(),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull(),
     deletedAt: timestamp('deleted_at', { withTimezone: true }),
