@@ -1,0 +1,63 @@
+import { createServer, type Server } from 'node:http';
+import { join } from 'node:path';
+import { openDatabase, type DatabaseHandle } from '@fannotes/db';
+import { DEV_SUPABASE_URL, loadOrCreateDevSecret } from './auth/dev-keys.ts';
+import { createTokenVerifier } from './auth/verify-token.ts';
+import type { AppDeps } from './context.ts';
+import type { Config } from './env.ts';
+import type { Logger } from './logger.ts';
+import { createRequestHandler } from './server.ts';
+
+export interface App {
+  server: Server;
+  database: DatabaseHandle;
+  deps: AppDeps;
+  /** The issuer tokens must carry, and in development mode the secret that signs them. */
+  auth: { issuer: string; devSecret: string | undefined };
+}
+
+/** Where the embedded database lives under DATA_DIR. */
+export const pgliteDir = (dataDir: string) => join(dataDir, 'pglite');
+
+export async function issuerAndSecret(
+  config: Config,
+): Promise<{ issuer: string; devSecret: string | undefined }> {
+  if (config.auth.kind === 'development') {
+    return { issuer: `${DEV_SUPABASE_URL}/auth/v1`, devSecret: await loadOrCreateDevSecret(config.DATA_DIR) };
+  }
+  return { issuer: `${config.auth.supabaseUrl}/auth/v1`, devSecret: undefined };
+}
+
+/** Builds the whole process: database (migrated), token verifier, request handler, HTTP server. */
+export async function createApp(config: Config, logger: Logger): Promise<App> {
+  const auth = await issuerAndSecret(config);
+  const verifyToken = createTokenVerifier(
+    config.auth.kind === 'development'
+      ? { issuer: auth.issuer, jwtSecret: auth.devSecret! }
+      : {
+          issuer: auth.issuer,
+          ...(config.auth.jwtSecret ? { jwtSecret: config.auth.jwtSecret } : {}),
+          ...(config.auth.jwksUrl ? { jwksUrl: config.auth.jwksUrl } : {}),
+        },
+  );
+  const database = await openDatabase({
+    url: config.DATABASE_URL,
+    dataDir: pgliteDir(config.DATA_DIR),
+    maxConnections: config.DB_POOL_MAX,
+  });
+  const deps: AppDeps = {
+    db: database.db,
+    verifyToken,
+    allowedOrigins: config.ALLOWED_ORIGINS,
+    throttle: { minIntervalMs: config.SYNC_MIN_INTERVAL_MS, forceFloorMs: config.SYNC_FORCE_FLOOR_MS },
+    leaseMs: config.SYNC_LEASE_MS,
+    now: () => new Date(),
+    logger,
+  };
+  const server = createServer(createRequestHandler({ deps, ping: () => database.ping() }));
+  // Bounded request time: a slow client cannot hold a connection (and its memory) for long.
+  server.requestTimeout = 30_000;
+  server.headersTimeout = 10_000;
+  server.keepAliveTimeout = 5_000;
+  return { server, database, deps, auth };
+}

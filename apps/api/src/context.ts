@@ -1,0 +1,39 @@
+import type { Database } from '@fannotes/db';
+import type { ThrottlePolicy } from '@fannotes/sync-core';
+import type { AuthUser, TokenVerifier } from './auth/verify-token.ts';
+import type { Logger } from './logger.ts';
+
+/** Everything a request needs that outlives it: built once per process (or per test). */
+export interface AppDeps {
+  db: Database;
+  verifyToken: TokenVerifier;
+  /** Web origins allowed to call with cookies (and through CORS). */
+  allowedOrigins: readonly string[];
+  throttle: ThrottlePolicy;
+  /** Lifetime of a full sync's lease, in ms. */
+  leaseMs: number;
+  /** The clock every decision reads; tests pass a fixed one. */
+  now: () => Date;
+  logger: Logger;
+}
+
+export interface RequestHeaders {
+  authorization?: string | undefined;
+  cookie?: string | undefined;
+  origin?: string | undefined;
+}
+
+export interface Context {
+  deps: AppDeps;
+  requestId: string;
+  headers: RequestHeaders;
+  log: Logger;
+}
+
+export interface AuthedContext extends Context {
+  user: AuthUser;
+}
+
+export function createContext(deps: AppDeps, requestId: string, headers: RequestHeaders): Context {
+  return { deps, requestId, headers, log: deps.logger.child({ requestId }) };
+}

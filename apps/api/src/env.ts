@@ -1,0 +1,81 @@
+import { z } from 'zod';
+
+const optionalUrl = z.preprocess((value) => (value === '' ? undefined : value), z.url().optional());
+const optionalString = z.preprocess((value) => (value === '' ? undefined : value), z.string().optional());
+
+const EnvSchema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  /** Interface to listen on; development mode stays on loopback unless told otherwise. */
+  HOST: optionalString,
+  DATABASE_URL: optionalUrl,
+  DATA_DIR: z.string().min(1).default('.data'),
+  SUPABASE_URL: optionalUrl,
+  SUPABASE_JWT_SECRET: optionalString,
+  SUPABASE_JWKS_URL: optionalUrl,
+  ALLOWED_ORIGINS: z
+    .string()
+    .default('')
+    .transform((value) =>
+      value
+        .split(',')
+        .map((origin) => origin.trim())
+        .filter(Boolean),
+    )
+    .pipe(z.array(z.url())),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  SYNC_MIN_INTERVAL_MS: z.coerce.number().int().min(0).default(30_000),
+  SYNC_FORCE_FLOOR_MS: z.coerce.number().int().min(0).default(5_000),
+  /** How long a full sync's lease lives if its holder dies without releasing it. */
+  SYNC_LEASE_MS: z.coerce.number().int().min(1_000).default(30_000),
+  DB_POOL_MAX: z.coerce.number().int().min(1).max(100).default(10),
+});
+
+export type Env = z.infer<typeof EnvSchema>;
+
+export type AuthMode =
+  | { kind: 'development'; supabaseUrl: string }
+  | { kind: 'supabase'; supabaseUrl: string; jwtSecret: string | undefined; jwksUrl: string | undefined };
+
+export interface Config extends Env {
+  auth: AuthMode;
+  host: string;
+}
+
+/**
+ * The only reader of `process.env`. Fails fast, naming every bad variable, and refuses a production
+ * start without Supabase settings (a server that cannot verify tokens must not run).
+ */
+export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = EnvSchema.safeParse(source);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `  ${issue.path.join('.')}: ${issue.message}`);
+    throw new ConfigError(`Invalid environment:\n${problems.join('\n')}`);
+  }
+  const env = parsed.data;
+  const hasSupabase = Boolean(env.SUPABASE_URL || env.SUPABASE_JWT_SECRET || env.SUPABASE_JWKS_URL);
+  let auth: AuthMode;
+  if (hasSupabase) {
+    if (!env.SUPABASE_URL)
+      throw new ConfigError('SUPABASE_URL is required with SUPABASE_JWT_SECRET or SUPABASE_JWKS_URL.');
+    const supabaseUrl = env.SUPABASE_URL.replace(/\/+$/, '');
+    auth = {
+      kind: 'supabase',
+      supabaseUrl,
+      jwtSecret: env.SUPABASE_JWT_SECRET,
+      jwksUrl: env.SUPABASE_JWKS_URL ?? `${supabaseUrl}/auth/v1/.well-known/jwks.json`,
+    };
+  } else if (env.NODE_ENV === 'production') {
+    throw new ConfigError(
+      'NODE_ENV=production needs SUPABASE_URL (and SUPABASE_JWT_SECRET and/or SUPABASE_JWKS_URL) to verify tokens.',
+    );
+  } else {
+    auth = { kind: 'development', supabaseUrl: '' };
+  }
+  const host = env.HOST ?? (auth.kind === 'development' ? '127.0.0.1' : '0.0.0.0');
+  return { ...env, auth, host };
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}

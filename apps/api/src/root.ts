@@ -1,0 +1,15 @@
+import { accountsRouter } from './routers/accounts.ts';
+import { fansRouter } from './routers/fans.ts';
+import { notesRouter } from './routers/notes.ts';
+import { createCallerFactory, router } from './trpc.ts';
+
+export const appRouter = router({
+  notes: notesRouter,
+  accounts: accountsRouter,
+  fans: fansRouter,
+});
+
+/** The router's type: all the extension imports from the API (`import type`). */
+export type AppRouter = typeof appRouter;
+
+export const createCaller = createCallerFactory(appRouter);

@@ -1,0 +1,341 @@
+import { randomUUID } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { TRPC_ERROR_CODES_BY_KEY } from '@trpc/server/rpc';
+import { nodeHTTPRequestHandler } from '@trpc/server/adapters/node-http';
+import { createOpenApiNodeHttpHandler } from 'trpc-to-openapi';
+import { createContext, type AppDeps, type Context } from './context.ts';
+import { ApiError, errorEnvelope, errorHeaders, toApiError } from './errors.ts';
+import { createOpenApiDocument } from './openapi.ts';
+import { appRouter } from './root.ts';
+
+/** Largest request body accepted (413 above it). */
+export const MAX_BODY_BYTES = 256 * 1024;
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,100}$/;
+const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+export interface ServerOptions {
+  deps: AppDeps;
+  /** Resolves when the database answers; /readyz reports it. */
+  ping: () => Promise<void>;
+}
+
+interface RequestState {
+  requestId: string;
+  ctx: Context;
+  /** The error a REST response is about, recorded when the adapter reports it. */
+  failure?: ApiError;
+}
+
+/**
+ * The HTTP surface: `/trpc` (typed, for the extension), `/api/v2` (REST from the same procedures),
+ * `/api/openapi.json`, `/docs`, `/healthz`, `/readyz`. Every failure, whichever layer finds it,
+ * leaves as the documented envelope (tRPC keeps its own shape, with our code in `data.code`).
+ */
+export function createRequestHandler(options: ServerOptions) {
+  const { deps } = options;
+  const states = new WeakMap<IncomingMessage, RequestState>();
+  let openApiJson: string | undefined;
+
+  const responseMeta = ({ errors }: { errors: readonly unknown[] }) => {
+    const [first] = errors;
+    if (first === undefined) return {};
+    const error = toApiError(first);
+    return { status: error.httpStatus, headers: errorHeaders(error) };
+  };
+
+  const logError = (state: RequestState | undefined, error: ApiError, path: string | undefined) => {
+    const log = state?.ctx.log ?? deps.logger;
+    if (error.apiCode === 'internal_error') log.error({ err: error.cause ?? error, path }, 'request failed');
+    else if (error.apiCode === 'service_unavailable')
+      log.warn({ err: error.cause ?? error, path }, 'unavailable');
+    else log.debug({ code: error.apiCode, path }, error.message);
+  };
+
+  keepInputTypesStrict(appRouter);
+  const restHandler = createOpenApiNodeHttpHandler({
+    router: appRouter,
+    createContext: ({ req }) => states.get(req)!.ctx,
+    responseMeta,
+    maxBodySize: MAX_BODY_BYTES,
+    onError: ({ error, req, path }) => {
+      const state = states.get(req);
+      const failure = toApiError(error);
+      if (state) state.failure = failure;
+      logError(state, failure, path);
+    },
+  });
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const incomingId = req.headers['x-request-id'];
+    const requestId =
+      typeof incomingId === 'string' && REQUEST_ID.test(incomingId) ? incomingId : randomUUID();
+    const ctx = createContext(deps, requestId, {
+      authorization: req.headers.authorization,
+      cookie: req.headers.cookie,
+      origin: req.headers.origin,
+    });
+    const state: RequestState = { requestId, ctx };
+    states.set(req, state);
+    res.setHeader('x-request-id', requestId);
+    const started = process.hrtime.bigint();
+    res.on('finish', () => {
+      ctx.log.info(
+        {
+          method: req.method,
+          path: (req.url ?? '').split('?')[0],
+          status: res.statusCode,
+          ms: Number((process.hrtime.bigint() - started) / 1000n) / 1000,
+        },
+        'request',
+      );
+    });
+
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const path = url.pathname;
+    const method = req.method ?? 'GET';
+    if (applyCors(req, res, deps.allowedOrigins) && method === 'OPTIONS') {
+      res.writeHead(204).end();
+      return;
+    }
+
+    if (method === 'GET' && path === '/healthz') return sendJson(res, 200, { status: 'ok' });
+    if (method === 'GET' && path === '/readyz') {
+      try {
+        await withTimeout(options.ping(), 2000);
+        return sendJson(res, 200, { status: 'ok', database: 'up' });
+      } catch (error) {
+        return sendError(
+          res,
+          new ApiError('service_unavailable', 'The database is not reachable.', { cause: error }),
+          state,
+        );
+      }
+    }
+    if (method === 'GET' && path === '/api/openapi.json') {
+      openApiJson ??= JSON.stringify(createOpenApiDocument(`${publicBase(req)}/api`));
+      res.writeHead(200, { 'content-type': 'application/json' }).end(openApiJson);
+      return;
+    }
+    if (method === 'GET' && (path === '/docs' || path.startsWith('/docs/')))
+      return serveDocs(path, res, state);
+
+    const isTrpc = path.startsWith('/trpc/');
+    const isRest = path.startsWith('/api/');
+    if (!isTrpc && !isRest)
+      return sendError(res, new ApiError('resource_not_found', 'No such endpoint.'), state);
+
+    if (BODY_METHODS.has(method)) {
+      try {
+        (req as IncomingMessage & { body?: unknown }).body = await readJsonBody(req, isRest);
+      } catch (error) {
+        const failure = toApiError(error);
+        logError(state, failure, path);
+        if (isTrpc) return sendTrpcError(res, failure, state);
+        return sendError(res, failure, state);
+      }
+    }
+
+    if (isTrpc) {
+      await nodeHTTPRequestHandler({
+        router: appRouter,
+        req,
+        res,
+        path: path.slice('/trpc/'.length),
+        createContext: () => ctx,
+        responseMeta,
+        maxBodySize: MAX_BODY_BYTES,
+        onError: ({ error, path: procedure }) => logError(state, toApiError(error), procedure),
+      });
+      return;
+    }
+
+    // REST: the adapter writes its own error bodies; the envelope replaces them where they are written.
+    const end = res.end.bind(res) as (body?: string) => ServerResponse;
+    res.end = ((...args: unknown[]) => {
+      if (state.failure) {
+        const body = JSON.stringify(errorEnvelope(state.failure, requestId));
+        res.setHeader('content-type', 'application/json');
+        return end(body);
+      }
+      return (end as (...a: unknown[]) => ServerResponse)(...args);
+    }) as typeof res.end;
+    req.url = `${path.slice('/api'.length)}${url.search}`;
+    await restHandler(req, res);
+  }
+
+  return (req: IncomingMessage, res: ServerResponse): void => {
+    handle(req, res).catch((error: unknown) => {
+      const failure = toApiError(error);
+      logError(states.get(req), failure, req.url);
+      if (!res.headersSent) sendError(res, failure, states.get(req));
+      else res.destroy();
+    });
+  };
+}
+
+// Where a zod 4 definition keeps the schemas it is made of.
+const SCHEMA_CHILDREN = ['shape', 'innerType', 'in', 'out', 'element', 'options', 'left', 'right', 'items'];
+
+/**
+ * trpc-to-openapi turns on zod's `coerce` for the number and boolean fields of a procedure's input on
+ * every REST call (meant for query strings, applied to JSON bodies too), and the schemas are shared
+ * with tRPC: `"isPinned": "false"` would pin a note and `"baseVersion": null` would read as 0, on both
+ * surfaces. Bodies are JSON and no GET input has such a field, so types must match exactly: the
+ * adapter's writes to `coerce` are ignored. Schemas declared with `z.coerce` keep it.
+ */
+function keepInputTypesStrict(router: typeof appRouter): void {
+  const seen = new Set<object>();
+  const visit = (value: unknown): void => {
+    if (typeof value !== 'object' || value === null || seen.has(value)) return;
+    seen.add(value);
+    if (Array.isArray(value)) return value.forEach(visit);
+    const def = (value as { _zod?: { def?: Record<string, unknown> } })._zod?.def;
+    if (!def) return Object.values(value).forEach(visit);
+    if (['number', 'boolean', 'bigint', 'date'].includes(def.type as string) && def.coerce !== true) {
+      Object.defineProperty(def, 'coerce', { get: () => false, set: () => {}, configurable: true });
+    }
+    for (const key of SCHEMA_CHILDREN) visit(def[key]);
+  };
+  const procedures: Record<string, unknown> = router._def.procedures;
+  for (const procedure of Object.values(procedures)) {
+    visit((procedure as { _def?: { inputs?: unknown } })._def?.inputs);
+  }
+}
+
+function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(text);
+}
+
+function sendError(res: ServerResponse, error: ApiError, state: RequestState | undefined): void {
+  sendJson(res, error.httpStatus, errorEnvelope(error, state?.requestId), errorHeaders(error));
+}
+
+/** A failure found before tRPC ran, in tRPC's own error shape so its client can read it. */
+function sendTrpcError(res: ServerResponse, error: ApiError, state: RequestState): void {
+  const body = {
+    error: {
+      message: error.message,
+      code: TRPC_ERROR_CODES_BY_KEY[error.code],
+      data: { code: error.apiCode, httpStatus: error.httpStatus, requestId: state.requestId },
+    },
+  };
+  sendJson(res, error.httpStatus, body, errorHeaders(error));
+}
+
+/**
+ * Reads a JSON body of at most MAX_BODY_BYTES. An empty body is `{}` for REST (DELETE with path
+ * parameters only) and no input for tRPC.
+ */
+async function readJsonBody(req: IncomingMessage, isRest: boolean): Promise<unknown> {
+  const declared = Number(req.headers['content-length'] ?? 0);
+  if (declared > MAX_BODY_BYTES) {
+    req.resume();
+    throw new ApiError('validation_error', `The request body is larger than ${MAX_BODY_BYTES} bytes.`, {
+      status: 413,
+    });
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_BODY_BYTES) {
+      req.resume();
+      throw new ApiError('validation_error', `The request body is larger than ${MAX_BODY_BYTES} bytes.`, {
+        status: 413,
+      });
+    }
+    chunks.push(chunk);
+  }
+  if (size === 0) return isRest ? {} : undefined;
+  const contentType = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+  if (contentType !== 'application/json') {
+    throw new ApiError(
+      'validation_error',
+      'The request body must be JSON, sent as Content-Type: application/json.',
+      {
+        status: 415,
+      },
+    );
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+  } catch {
+    throw new ApiError('validation_error', 'The request body is not valid JSON.');
+  }
+  if (isRest && (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))) {
+    throw new ApiError('validation_error', 'The request body must be a JSON object.');
+  }
+  return parsed;
+}
+
+/** CORS for the configured web origins only; returns whether the request came from one of them. */
+function applyCors(req: IncomingMessage, res: ServerResponse, allowed: readonly string[]): boolean {
+  const origin = req.headers.origin;
+  if (!origin || !allowed.includes(origin)) return false;
+  res.setHeader('access-control-allow-origin', origin);
+  res.setHeader('access-control-allow-credentials', 'true');
+  res.setHeader('access-control-allow-methods', 'GET, POST, DELETE, OPTIONS');
+  res.setHeader('access-control-allow-headers', 'authorization, content-type, x-request-id');
+  res.setHeader('access-control-expose-headers', 'retry-after, x-request-id');
+  res.setHeader('access-control-max-age', '600');
+  res.setHeader('vary', 'Origin');
+  return true;
+}
+
+function publicBase(req: IncomingMessage): string {
+  const host = req.headers.host ?? 'localhost';
+  return `http://${host}`;
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
+    promise.then(resolve, reject).finally(() => clearTimeout(timer));
+  });
+}
+
+// Interactive docs from the swagger-ui-dist package, served from here: no CDN.
+const swaggerDir = join(createRequire(import.meta.url).resolve('swagger-ui-dist/package.json'), '..');
+const docsAssets: Record<string, string> = {
+  'swagger-ui.css': 'text/css',
+  'swagger-ui-bundle.js': 'text/javascript',
+  'favicon-32x32.png': 'image/png',
+};
+const docsPage = `<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><title>FanNotes Sync API</title>
+<link rel="icon" href="/docs/favicon-32x32.png"><link rel="stylesheet" href="/docs/swagger-ui.css"></head>
+<body><div id="docs"></div>
+<script src="/docs/swagger-ui-bundle.js"></script><script src="/docs/init.js"></script></body>
+</html>`;
+const docsInit = `window.ui = SwaggerUIBundle({ url: '/api/openapi.json', dom_id: '#docs', deepLinking: true });`;
+
+async function serveDocs(path: string, res: ServerResponse, state: RequestState): Promise<void> {
+  const csp = "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'";
+  if (path === '/docs' || path === '/docs/') {
+    res
+      .writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'content-security-policy': csp })
+      .end(docsPage);
+    return;
+  }
+  const name = path.slice('/docs/'.length);
+  if (name === 'init.js') {
+    res.writeHead(200, { 'content-type': 'text/javascript' }).end(docsInit);
+    return;
+  }
+  const type = docsAssets[name];
+  if (!type) return sendError(res, new ApiError('resource_not_found', 'No such endpoint.'), state);
+  const body = await readFile(join(swaggerDir, name));
+  res.writeHead(200, { 'content-type': type, 'cache-control': 'public, max-age=86400' }).end(body);
+}

@@ -1,0 +1,114 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { createTestApp, seedAccount, type TestApp } from './harness.ts';
+
+// The documented contract of POST /api/v2/sync-notes, over real HTTP.
+
+let app: TestApp;
+let base: string;
+let seeded: Awaited<ReturnType<typeof seedAccount>>;
+
+beforeAll(async () => {
+  app = await createTestApp();
+  base = await app.listen();
+  seeded = await seedAccount(app);
+  const owner = await app.caller(seeded.users.owner);
+  await owner.notes.update({ fanId: '12345', content: 'Likes fitness content.', type: 'preferences' });
+  await owner.notes.update({ fanId: '12345', content: 'Pinned: VIP', isPinned: true, color: '#00aff0' });
+});
+afterAll(() => app?.close());
+
+async function sync(body: unknown, userId = seeded.users.chatter) {
+  const response = await fetch(`${base}/api/v2/sync-notes`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${await app.token(userId)}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  return { status: response.status, headers: response.headers, body: (await response.json()) as any };
+}
+
+describe('POST /api/v2/sync-notes', () => {
+  test('a plain {fanId} call returns every documented field with its documented type', async () => {
+    app.clock.advance(60_000);
+    const { status, body } = await sync({ fanId: '12345' });
+    expect(status).toBe(200);
+    expect(body.status).toBe('success');
+    expect(body.data.synchronized).toBe(true);
+    expect(body.data.noteCount).toBe(2);
+    expect(body.data.notes).toHaveLength(2);
+    expect(new Date(body.data.timestamp).toISOString()).toBe(body.data.timestamp);
+    for (const note of body.data.notes) {
+      expect(note).toMatchObject({
+        id: expect.stringMatching(/^note_[0-9a-f-]{36}$/),
+        fanId: '12345',
+        content: expect.any(String),
+        type: expect.stringMatching(/^(personal|preferences|payment|content|other)$/),
+        createdAt: expect.any(String),
+        updatedAt: expect.any(String),
+      });
+    }
+    // Pinned first.
+    expect(body.data.notes[0]).toMatchObject({ content: 'Pinned: VIP', isPinned: true, color: '#00AFF0' });
+  });
+
+  test('a second call inside the interval is a throttled read of the stored notes', async () => {
+    app.clock.advance(60_000);
+    expect((await sync({ fanId: '12345' })).body.data.synchronized).toBe(true);
+    app.clock.advance(1_000);
+    const { status, body } = await sync({ fanId: '12345' });
+    expect(status).toBe(200);
+    expect(body.data).toMatchObject({ synchronized: false, throttled: true, noteCount: 2 });
+    expect(Date.parse(body.data.nextSyncAt)).toBe(app.clock.now().getTime() + 29_000);
+  });
+
+  test('{force: true} bypasses the interval, but forcing again faster than the floor is 429 with Retry-After', async () => {
+    app.clock.advance(60_000);
+    await sync({ fanId: '12345' });
+    app.clock.advance(1_000);
+    const forced = await sync({ fanId: '12345', force: true });
+    expect(forced.body.data).toMatchObject({ synchronized: true, throttled: false });
+    app.clock.advance(2_000);
+    const again = await sync({ fanId: '12345', force: true });
+    expect(again.status).toBe(429);
+    expect(again.headers.get('retry-after')).toBe('3');
+    expect(again.body).toMatchObject({ status: 'error', error: { code: 'rate_limit_exceeded' } });
+    app.clock.advance(3_000);
+    expect((await sync({ fanId: '12345', force: true })).status).toBe(200);
+  });
+
+  test('a viewer can read but a viewer with mutations is refused', async () => {
+    app.clock.advance(60_000);
+    expect((await sync({ fanId: '12345' }, seeded.users.viewer)).status).toBe(200);
+    const write = await sync(
+      {
+        fanId: '12345',
+        clientId: randomUUID(),
+        mutations: [
+          { id: 1, op: 'upsert', noteId: `note_${randomUUID()}`, baseVersion: 0, note: { content: 'x' } },
+        ],
+      },
+      seeded.users.viewer,
+    );
+    expect(write.status).toBe(403);
+    expect(write.body.error.code).toBe('permission_denied');
+  });
+
+  test('a sync while another full sync of the fan holds the lease is 409 sync_in_progress with Retry-After', async () => {
+    const { syncLeases } = await import('@fannotes/db');
+    app.clock.advance(60_000);
+    const now = app.clock.now();
+    await app.database.db.insert(syncLeases).values({
+      fanRowId: seeded.fan.id,
+      holder: 'another-process',
+      acquiredAt: now,
+      expiresAt: new Date(now.getTime() + 10_000),
+    });
+    const blocked = await sync({ fanId: '12345' });
+    expect(blocked.status).toBe(409);
+    expect(blocked.body.error.code).toBe('sync_in_progress');
+    expect(Number(blocked.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    // The holder crashed: once its lease expires, the next sync takes it over.
+    app.clock.advance(10_001);
+    expect((await sync({ fanId: '12345' })).body.data.synchronized).toBe(true);
+  });
+});

@@ -1,0 +1,174 @@
+import { randomUUID } from 'node:crypto';
+import type { Mutation } from '@fannotes/contract';
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import { createTestApp, seedAccount, type TestApp } from './harness.ts';
+
+// The protocol fields of notes.sync: exactly-once mutations, conflicts, deltas, OnlyFans snapshots.
+
+let app: TestApp;
+let seeded: Awaited<ReturnType<typeof seedAccount>>;
+let fanNumber = 900;
+beforeAll(async () => {
+  app = await createTestApp();
+  seeded = await seedAccount(app, '899');
+});
+afterAll(() => app?.close());
+
+async function newFan() {
+  const fanId = String(fanNumber++);
+  const owner = await app.caller(seeded.users.owner);
+  await owner.fans.upsert({ accountId: seeded.account.id, fanId });
+  return fanId;
+}
+
+const upsert = (id: number, noteId: string, content: string, baseVersion = 0): Mutation => ({
+  id,
+  op: 'upsert',
+  noteId,
+  baseVersion,
+  note: { content },
+});
+
+test('replaying a request changes nothing and answers duplicate with the same lastMutationId', async () => {
+  const fanId = await newFan();
+  const chatter = await app.caller(seeded.users.chatter);
+  const clientId = randomUUID();
+  const request = {
+    fanId,
+    clientId,
+    mutations: [upsert(1, `note_${randomUUID()}`, 'a'), upsert(2, `note_${randomUUID()}`, 'b')],
+  };
+  const first = (await chatter.notes.sync(request)).data;
+  expect(first.results.map((result) => result.status)).toEqual(['applied', 'applied']);
+  expect(first.lastMutationId).toBe(2);
+  const replay = (await chatter.notes.sync(request)).data;
+  expect(replay.results.map((result) => result.status)).toEqual(['duplicate', 'duplicate']);
+  expect(replay.lastMutationId).toBe(2);
+  expect(replay.noteCount).toBe(2);
+  expect(replay.cursor).toBe(first.cursor);
+});
+
+test('a gap in mutation ids stops processing at the gap', async () => {
+  const fanId = await newFan();
+  const chatter = await app.caller(seeded.users.chatter);
+  const clientId = randomUUID();
+  const result = (
+    await chatter.notes.sync({
+      fanId,
+      clientId,
+      mutations: [upsert(1, `note_${randomUUID()}`, 'one'), upsert(3, `note_${randomUUID()}`, 'three')],
+    })
+  ).data;
+  expect(result.results).toEqual([expect.objectContaining({ id: 1, status: 'applied' })]);
+  expect(result.lastMutationId).toBe(1);
+  expect(result.notes.map((note) => note.content)).toEqual(['one']);
+});
+
+test('a rejected mutation still advances lastMutationId', async () => {
+  const fanId = await newFan();
+  const chatter = await app.caller(seeded.users.chatter);
+  const noteId = `note_${randomUUID()}`;
+  const clientA = randomUUID();
+  const created = (
+    await chatter.notes.sync({ fanId, clientId: clientA, mutations: [upsert(1, noteId, 'v1')] })
+  ).data;
+  const base = created.notes[0]!.version;
+  await chatter.notes.update({ fanId, noteId, content: 'teammate rewrote it' });
+  const clientB = randomUUID();
+  const stale = (
+    await chatter.notes.sync({
+      fanId,
+      clientId: clientB,
+      mutations: [{ id: 1, op: 'delete', noteId, baseVersion: base }],
+    })
+  ).data;
+  expect(stale.results).toEqual([expect.objectContaining({ id: 1, status: 'rejected' })]);
+  expect(stale.lastMutationId).toBe(1);
+  expect(stale.notes.map((note) => note.content)).toContain('teammate rewrote it');
+});
+
+test('concurrent text edits keep the server text and save the client text as a conflict copy', async () => {
+  const fanId = await newFan();
+  const chatter = await app.caller(seeded.users.chatter);
+  const noteId = `note_${randomUUID()}`;
+  const clientA = randomUUID();
+  const clientB = randomUUID();
+  const created = (
+    await chatter.notes.sync({ fanId, clientId: clientA, mutations: [upsert(1, noteId, 'base')] })
+  ).data;
+  const base = created.notes[0]!.version;
+  await chatter.notes.sync({ fanId, clientId: clientA, mutations: [upsert(2, noteId, 'A edit', base)] });
+  const fromB = (
+    await chatter.notes.sync({ fanId, clientId: clientB, mutations: [upsert(1, noteId, 'B edit', base)] })
+  ).data;
+  const [result] = fromB.results;
+  expect(result).toMatchObject({ status: 'conflict' });
+  const copyId = result!.status === 'conflict' ? result!.conflictNoteId : '';
+  const byId = new Map(fromB.notes.map((note) => [note.id, note]));
+  expect(byId.get(noteId)?.content).toBe('A edit');
+  expect(byId.get(copyId)).toMatchObject({ content: 'B edit', conflictOf: noteId });
+});
+
+test("a client's own second offline edit is not a conflict with its first", async () => {
+  const fanId = await newFan();
+  const chatter = await app.caller(seeded.users.chatter);
+  const noteId = `note_${randomUUID()}`;
+  const clientId = randomUUID();
+  const result = (
+    await chatter.notes.sync({
+      fanId,
+      clientId,
+      mutations: [upsert(1, noteId, 'draft'), upsert(2, noteId, 'draft, finished')],
+    })
+  ).data;
+  expect(result.results.map((r) => r.status)).toEqual(['applied', 'applied']);
+  expect(result.notes.map((note) => note.content)).toEqual(['draft, finished']);
+});
+
+test('deltas from a cursor report changes and deletions, and equal the full set', async () => {
+  const fanId = await newFan();
+  const chatter = await app.caller(seeded.users.chatter);
+  const keep = (await chatter.notes.update({ fanId, content: 'keep' })).data;
+  const drop = (await chatter.notes.update({ fanId, content: 'drop' })).data;
+  const start = (await chatter.notes.sync({ fanId })).data;
+  expect(start.reset).toBe(true);
+  await chatter.notes.delete({ fanId, noteId: drop.id });
+  await chatter.notes.update({ fanId, noteId: keep.id, content: 'kept and edited' });
+  await chatter.notes.update({ fanId, content: 'new' });
+  app.clock.advance(60_000);
+  const delta = (await chatter.notes.sync({ fanId, cursor: start.cursor })).data;
+  expect(delta.reset).toBe(false);
+  expect(delta.deletedNoteIds).toEqual([drop.id]);
+  const applied = new Map(start.notes.map((note) => [note.id, note]));
+  for (const id of delta.deletedNoteIds) applied.delete(id);
+  for (const note of delta.notes) applied.set(note.id, note);
+  app.clock.advance(60_000);
+  const full = (await chatter.notes.sync({ fanId })).data;
+  expect([...applied.values()].map((note) => note.content).sort()).toEqual(
+    full.notes.map((note) => note.content).sort(),
+  );
+  expect(full.cursor).toBe(delta.cursor);
+});
+
+test('an OnlyFans snapshot imports, updates and, when a note disappears, tombstones it', async () => {
+  const fanId = await newFan();
+  const chatter = await app.caller(seeded.users.chatter);
+  const first = (
+    await chatter.notes.sync({ fanId, onlyFansNotes: [{ onlyFansNoteId: fanId, content: 'VIP' }] })
+  ).data;
+  expect(first.notes).toEqual([expect.objectContaining({ source: 'onlyfans', content: 'VIP' })]);
+  const updated = (
+    await chatter.notes.sync({ fanId, onlyFansNotes: [{ onlyFansNoteId: fanId, content: 'VIP, evenings' }] })
+  ).data;
+  expect(updated.notes.map((note) => note.content)).toEqual(['VIP, evenings']);
+  const cleared = (await chatter.notes.sync({ fanId, cursor: updated.cursor, onlyFansNotes: [] })).data;
+  expect(cleared.deletedNoteIds).toEqual([first.notes[0]!.id]);
+});
+
+test('an unknown cursor resets to the full set', async () => {
+  const fanId = await newFan();
+  const chatter = await app.caller(seeded.users.chatter);
+  await chatter.notes.update({ fanId, content: 'x' });
+  const result = (await chatter.notes.sync({ fanId, cursor: 'garbage' })).data;
+  expect(result).toMatchObject({ reset: true, noteCount: 1 });
+});
