@@ -3,12 +3,12 @@ import { issuerAndSecret } from './app.ts';
 import { mintToken } from './auth/dev-keys.ts';
 import { ConfigError, loadConfig } from './env.ts';
 
-const usage = `Usage: pnpm token --user <uuid> [--email <email>] [--expires <seconds>]
+const usage = `Usage: pnpm run token --user <uuid> [--email <email>] [--expires <seconds>]
 
 Mints an access token for a user, signed with the development secret under DATA_DIR
 (or SUPABASE_JWT_SECRET when set), and prints it alone on stdout.`;
 
-/** `pnpm token`: development tokens for any user id. */
+/** `pnpm run token`: development tokens for any user id. */
 async function main(): Promise<number> {
   const [command, ...rest] = process.argv.slice(2);
   if (command !== 'token') {

@@ -2,10 +2,10 @@ import { expect, test } from 'vitest';
 import { loadConfig } from './env.ts';
 
 test('with no settings at all the server runs in development mode on the embedded database', () => {
-  const config = loadConfig({});
+  const config = loadConfig({ INIT_CWD: '/home/me/fannotes' });
   expect(config).toMatchObject({
     PORT: 3000,
-    DATA_DIR: '.data',
+    DATA_DIR: '/home/me/fannotes/.data',
     host: '127.0.0.1',
     SYNC_MIN_INTERVAL_MS: 30_000,
     SYNC_FORCE_FLOOR_MS: 5_000,

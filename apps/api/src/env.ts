@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import { z } from 'zod';
 
 const optionalUrl = z.preprocess((value) => (value === '' ? undefined : value), z.url().optional());
@@ -73,7 +74,9 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     auth = { kind: 'development', supabaseUrl: '' };
   }
   const host = env.HOST ?? (auth.kind === 'development' ? '127.0.0.1' : '0.0.0.0');
-  return { ...env, auth, host };
+  // `pnpm start` runs inside apps/api; a relative DATA_DIR means "relative to where you typed it".
+  const dataDir = resolve(source.INIT_CWD ?? process.cwd(), env.DATA_DIR);
+  return { ...env, DATA_DIR: dataDir, auth, host };
 }
 
 export class ConfigError extends Error {

@@ -71,7 +71,7 @@ async function banner(config: Config, auth: { issuer: string; devSecret: string 
     lines.push(
       '  auth:     development mode (no Supabase settings): tokens are signed with a secret kept in DATA_DIR',
       '',
-      `Sync the demo fan's notes (token for the demo owner, valid 12 h; \`pnpm token --user <uuid>\` mints more):`,
+      `Sync the demo fan's notes (token for the demo owner, valid 12 h; \`pnpm run token --user <uuid>\` mints more):`,
       '',
       `  curl -sS -X POST ${base}/api/v2/sync-notes \\`,
       `    -H "Authorization: Bearer ${token}" \\`,
