@@ -38,3 +38,9 @@ test('a bad variable is named in the error', () => {
   expect(() => loadConfig({ ALLOWED_ORIGINS: 'not a url' })).toThrow(/ALLOWED_ORIGINS/);
   expect(() => loadConfig({ SUPABASE_JWT_SECRET: 'x' })).toThrow(/SUPABASE_URL is required/);
 });
+
+test('allowed origins are compared as origins: a trailing slash or path is dropped', () => {
+  expect(
+    loadConfig({ ALLOWED_ORIGINS: 'https://App.example.com/, http://localhost:5173/app' }).ALLOWED_ORIGINS,
+  ).toEqual(['https://app.example.com', 'http://localhost:5173']);
+});

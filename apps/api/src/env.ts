@@ -23,7 +23,9 @@ const EnvSchema = z.object({
         .map((origin) => origin.trim())
         .filter(Boolean),
     )
-    .pipe(z.array(z.url())),
+    .pipe(z.array(z.url()))
+    // Browsers send an origin as scheme://host[:port]; compare like with like (no path, no trailing /).
+    .transform((origins) => origins.map((origin) => new URL(origin).origin)),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   SYNC_MIN_INTERVAL_MS: z.coerce.number().int().min(0).default(30_000),
   SYNC_FORCE_FLOOR_MS: z.coerce.number().int().min(0).default(5_000),

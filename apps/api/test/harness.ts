@@ -8,7 +8,7 @@ import { sql } from 'drizzle-orm';
 import { defaultThrottlePolicy } from '@fannotes/sync-core';
 import { pino } from 'pino';
 import { mintToken } from '../src/auth/dev-keys.ts';
-import { createTokenVerifier } from '../src/auth/verify-token.ts';
+import { createTokenVerifier, type AuthConfig } from '../src/auth/verify-token.ts';
 import { createContext, type AppDeps } from '../src/context.ts';
 import { createCaller } from '../src/root.ts';
 import { createRequestHandler } from '../src/server.ts';
@@ -29,8 +29,13 @@ export interface TestApp {
   close: () => Promise<void>;
 }
 
-/** A real app on a migrated test database (PGlite, or DATABASE_URL's server), a fixed clock and a real secret. */
-export async function createTestApp(options: { allowedOrigins?: string[] } = {}): Promise<TestApp> {
+/**
+ * A real app on a migrated test database (PGlite, or DATABASE_URL's server), a fixed clock and a real secret.
+ * `auth` adds to (or overrides) the verifier's settings, e.g. a `jwksUrl` next to the HS256 secret.
+ */
+export async function createTestApp(
+  options: { allowedOrigins?: string[]; auth?: Partial<AuthConfig> } = {},
+): Promise<TestApp> {
   const database = await createTestDatabase();
   const secret = randomBytes(32).toString('base64url');
   let now = new Date(START);
@@ -45,7 +50,7 @@ export async function createTestApp(options: { allowedOrigins?: string[] } = {})
   };
   const deps: AppDeps = {
     db: database.db,
-    verifyToken: createTokenVerifier({ issuer: ISSUER, jwtSecret: secret, now: clock.now }),
+    verifyToken: createTokenVerifier({ issuer: ISSUER, jwtSecret: secret, now: clock.now, ...options.auth }),
     allowedOrigins: options.allowedOrigins ?? ['https://app.example.com'],
     throttle: defaultThrottlePolicy,
     leaseMs: 30_000,

@@ -1,5 +1,5 @@
 import { describe, expect, expectTypeOf, test } from 'vitest';
-import type { Note} from './notes.ts';
+import type { Note } from './notes.ts';
 import { MAX_NOTE_LENGTH, UpdateNoteInput } from './notes.ts';
 
 const valid = { fanId: '12345', content: 'Likes gym content' };

@@ -6,6 +6,7 @@ test('the package exposes every decision the API and the extension call', () => 
   expect(Object.keys(syncCore).sort()).toMatchInlineSnapshot(`
     [
       "afterFullSync",
+      "applyChanges",
       "compareNotes",
       "decideDelete",
       "decideUpsert",

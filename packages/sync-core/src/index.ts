@@ -5,3 +5,4 @@ export * from './ordering.ts';
 export * from './plan.ts';
 export * from './sequence.ts';
 export * from './throttle.ts';
+export * from './apply.ts';

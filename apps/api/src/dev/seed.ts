@@ -1,7 +1,7 @@
 import { accounts, fans, memberships, type Database } from '@fannotes/db';
 import { eq } from 'drizzle-orm';
 import { withFanWrite } from '../services/fan-transaction.ts';
-import { upsertNote, upsertOnlyFansNote } from '../services/note-writes.ts';
+import { applyNoteChanges } from '../services/note-writes.ts';
 
 /** The demo account's owner in development mode; the start banner's token is for this user. */
 export const DEMO_OWNER_ID = '11111111-1111-4111-8111-111111111111';
@@ -36,28 +36,34 @@ export async function seedDemo(db: Database, now: Date): Promise<void> {
       updatedAt: now,
     })
     .returning();
-  await withFanWrite(db, fan!.id, { userId: DEMO_OWNER_ID, clientId: null, now }, async (write) => {
-    const notes = [
-      {
-        content: 'Subscriber likes fitness content and usually tips on workout videos.',
-        type: 'preferences',
-        isPinned: true,
-      },
-      {
-        content: 'Birthday 14 May: send a discounted bundle the week before.',
-        type: 'personal',
-        color: '#00AFF0',
-      },
-      { content: 'Bought the March PPV set; asks for custom videos now and then.', type: 'payment' },
-    ] as const;
-    for (const [index, fields] of notes.entries()) {
-      await upsertNote(write, {
+  await withFanWrite(db, fan!.id, { userId: DEMO_OWNER_ID, clientId: null, now }, (write) =>
+    applyNoteChanges(write, {
+      lastMutationId: 0,
+      mutations: demoNotes.map((note, index) => ({
+        id: index + 1,
+        op: 'upsert' as const,
         noteId: `note_00000000-0000-4000-8000-00000000000${index + 1}`,
         baseVersion: 0,
-        fields,
-        createIfMissing: true,
-      });
-    }
-    await upsertOnlyFansNote(write, { onlyFansNoteId: DEMO_FAN_ID, content: 'VIP. Prefers evenings.' });
-  });
+        note,
+      })),
+      onlyFansSnapshot: {
+        notes: [{ onlyFansNoteId: DEMO_FAN_ID, content: 'VIP. Prefers evenings.' }],
+        complete: true,
+      },
+    }),
+  );
 }
+
+const demoNotes = [
+  {
+    content: 'Subscriber likes fitness content and usually tips on workout videos.',
+    type: 'preferences',
+    isPinned: true,
+  },
+  {
+    content: 'Birthday 14 May: send a discounted bundle the week before.',
+    type: 'personal',
+    color: '#00AFF0',
+  },
+  { content: 'Bought the March PPV set; asks for custom videos now and then.', type: 'payment' },
+] as const;

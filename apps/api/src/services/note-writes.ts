@@ -1,289 +1,134 @@
-import type { NoteType } from '@fannotes/contract';
+import type { Mutation } from '@fannotes/contract';
 import { notes } from '@fannotes/db';
-import {
-  decideDelete,
-  decideUpsert,
-  mergeOnlyFansSnapshot,
-  type NoteWrite,
-  type StoredNote,
-} from '@fannotes/sync-core';
-import { and, eq, inArray, isNotNull } from 'drizzle-orm';
-import type { FanWrite } from './fan-transaction.ts';
-import { newNoteId } from './fan-transaction.ts';
+import { applyChanges, type ApplyOutput, type ServerNote } from '@fannotes/sync-core';
+import { and, eq, getTableColumns, inArray, isNotNull, or, sql, type SQL } from 'drizzle-orm';
+import { newNoteId, type FanWrite } from './fan-transaction.ts';
 import type { NoteRow } from './serialize.ts';
 
-/** What became of one write; `note` is the row as written (or as found, for a no-op). */
-export type WriteOutcome =
-  | { status: 'applied'; note: NoteRow | undefined }
-  | { status: 'conflict'; note: NoteRow; copy: NoteRow }
-  | { status: 'rejected'; reason: string; notFound: boolean };
+export interface NoteChanges {
+  mutations: readonly Mutation[];
+  /** The client's last processed mutation id (0 without a client: `write.clientId` null). */
+  lastMutationId: number;
+  onlyFansSnapshot?: { notes: readonly { onlyFansNoteId: string; content: string }[]; complete: boolean };
+  /** REST edits of a given note: a note id this fan does not have is "not found", not an offline create. */
+  mustExist?: boolean;
+}
 
-const notFound = (): WriteOutcome => ({ status: 'rejected', reason: 'note not found', notFound: true });
-
-/** The note with this id if it belongs to the fan being written; a note of another fan is "not found". */
-async function loadOwnNote(write: FanWrite, noteId: string): Promise<NoteRow | undefined | 'foreign'> {
-  const [row] = await write.tx.select().from(notes).where(eq(notes.id, noteId));
-  if (!row) return undefined;
-  return row.fanRowId === write.fan.id ? row : 'foreign';
+export interface AppliedChanges {
+  output: ApplyOutput;
+  /** The fan's notes that were loaded or written, in their state after this write. */
+  rows: Map<string, NoteRow>;
 }
 
 /**
- * The stored note as conflict rules see it. Only text changes by someone else count as "edited since":
- * the base version of a client's own later edit is never older than its own earlier edit, which it had
- * no way to learn the version of while offline.
+ * Applies one sync's writes to a locked fan in a constant number of statements, whatever the number
+ * of mutations: load the notes they can touch, let sync-core decide (applyChanges), write every
+ * changed note back in one upsert.
  */
-function storedForDecision(row: NoteRow, write: FanWrite, baseVersion: number) {
-  const ownLastEdit = write.clientId !== null && row.contentClientId === write.clientId;
-  const stored: StoredNote = {
+export async function applyNoteChanges(write: FanWrite, changes: NoteChanges): Promise<AppliedChanges> {
+  const loaded = await loadScope(write, changes);
+  const own = new Map<string, NoteRow>();
+  const foreign = new Set<string>();
+  for (const row of loaded) {
+    if (row.fanRowId === write.fan.id) own.set(row.id, row);
+    else foreign.add(row.id);
+  }
+  if (changes.mustExist) {
+    for (const mutation of changes.mutations) if (!own.has(mutation.noteId)) foreign.add(mutation.noteId);
+  }
+  const output = applyChanges({
+    notes: new Map([...own.values()].map((row) => [row.id, toServerNote(row)])),
+    foreignNoteIds: foreign,
+    clientId: write.clientId,
+    lastMutationId: changes.lastMutationId,
+    mutations: changes.mutations,
+    onlyFansSnapshot: changes.onlyFansSnapshot,
+    version: write.version,
+    newNoteId,
+  });
+  if (output.bumped) write.touched = true;
+  const rows = new Map(own);
+  for (const row of await persist(write, own, output)) rows.set(row.id, row);
+  return { output, rows };
+}
+
+async function loadScope(write: FanWrite, changes: NoteChanges): Promise<NoteRow[]> {
+  const ids = [...new Set(changes.mutations.map((mutation) => mutation.noteId))];
+  const conditions: SQL[] = [];
+  if (ids.length > 0) conditions.push(inArray(notes.id, ids));
+  if (changes.onlyFansSnapshot) {
+    conditions.push(and(eq(notes.fanRowId, write.fan.id), isNotNull(notes.onlyFansNoteId))!);
+  }
+  if (conditions.length === 0) return [];
+  return write.tx
+    .select()
+    .from(notes)
+    .where(or(...conditions));
+}
+
+function toServerNote(row: NoteRow): ServerNote {
+  return {
     id: row.id,
     content: row.content,
     type: row.type,
     color: row.color,
     isPinned: row.isPinned,
-    version: row.contentVersion,
+    source: row.source,
+    onlyFansNoteId: row.onlyFansNoteId,
+    importedContent: row.importedContent,
+    conflictOf: row.conflictOf,
+    version: row.version,
+    contentVersion: row.contentVersion,
+    contentClientId: row.contentClientId,
     deleted: row.deletedAt !== null,
   };
-  return { stored, baseVersion: ownLastEdit ? Math.max(baseVersion, row.contentVersion) : baseVersion };
 }
 
-function stamp(write: FanWrite) {
-  write.touched = true;
-  return { version: write.version, updatedAt: write.now, updatedBy: write.userId };
-}
+const { id: _id, createdAt: _createdAt, createdBy: _createdBy, ...updatable } = getTableColumns(notes);
+// Every column but the identity ones takes the new value on conflict.
+const onConflictSet = Object.fromEntries(
+  Object.entries(updatable).map(([key, column]) => [key, sql.raw(`excluded."${column.name}"`)]),
+) as Record<string, SQL>;
 
-/** Who last changed the text: text from OnlyFans was written by no sync client. */
-function contentStamp(write: FanWrite, fromOnlyFans: boolean) {
-  return { contentVersion: write.version, contentClientId: fromOnlyFans ? null : write.clientId };
-}
-
-async function insertNote(
+/** One upsert for every created or changed note; rows of another fan are never overwritten. */
+async function persist(
   write: FanWrite,
-  values: {
-    id: string;
-    content: string;
-    type: NoteType;
-    color: string | null;
-    isPinned: boolean;
-    source?: 'onlyautomator' | 'onlyfans';
-    onlyFansNoteId?: string | null;
-    importedContent?: string | null;
-    conflictOf?: string | null;
-  },
-): Promise<NoteRow> {
-  const [row] = await write.tx
-    .insert(notes)
-    .values({
-      ...values,
+  before: Map<string, NoteRow>,
+  output: ApplyOutput,
+): Promise<NoteRow[]> {
+  if (output.changed.size === 0) return [];
+  const values = [...output.changed.values()].map((note): typeof notes.$inferInsert => {
+    const previous = before.get(note.id);
+    const visible = note.version === write.version;
+    return {
+      id: note.id,
       fanRowId: write.fan.id,
       accountId: write.fan.accountId,
-      createdAt: write.now,
-      createdBy: write.userId,
-      ...stamp(write),
-      ...contentStamp(write, values.source === 'onlyfans'),
+      content: note.content,
+      type: note.type,
+      color: note.color,
+      isPinned: note.isPinned,
+      source: note.source,
+      onlyFansNoteId: note.onlyFansNoteId,
+      importedContent: note.importedContent,
+      conflictOf: note.conflictOf,
+      version: note.version,
+      contentVersion: note.contentVersion,
+      contentClientId: note.contentClientId,
+      deletedAt: note.deleted ? (previous?.deletedAt ?? write.now) : null,
+      createdAt: previous?.createdAt ?? write.now,
+      createdBy: previous ? previous.createdBy : write.userId,
+      updatedAt: visible || !previous ? write.now : previous.updatedAt,
+      updatedBy: visible || !previous ? write.userId : previous.updatedBy,
+    };
+  });
+  return write.tx
+    .insert(notes)
+    .values(values)
+    .onConflictDoUpdate({
+      target: notes.id,
+      set: onConflictSet,
+      setWhere: sql`${notes.fanRowId} = excluded."fan_row_id"`,
     })
     .returning();
-  return row!;
-}
-
-async function updateNote(
-  write: FanWrite,
-  noteId: string,
-  changes: Partial<typeof notes.$inferInsert>,
-  contentChanged: boolean,
-  fromOnlyFans = false,
-): Promise<NoteRow> {
-  const [row] = await write.tx
-    .update(notes)
-    .set({ ...changes, ...stamp(write), ...(contentChanged ? contentStamp(write, fromOnlyFans) : {}) })
-    .where(eq(notes.id, noteId))
-    .returning();
-  return row!;
-}
-
-/**
- * Creates or edits a CRM note. `createIfMissing` is the sync protocol's offline create; REST updates
- * of an unknown id are "not found" instead.
- */
-export async function upsertNote(
-  write: FanWrite,
-  input: { noteId: string; baseVersion: number | undefined; fields: NoteWrite; createIfMissing: boolean },
-): Promise<WriteOutcome> {
-  const existing = await loadOwnNote(write, input.noteId);
-  if (existing === 'foreign') return notFound();
-  if (!existing && !input.createIfMissing) return notFound();
-  const decisionInput = existing
-    ? storedForDecision(existing, write, input.baseVersion ?? existing.contentVersion)
-    : { stored: undefined, baseVersion: input.baseVersion ?? 0 };
-  const decision = decideUpsert(decisionInput.stored, decisionInput.baseVersion, input.fields);
-  switch (decision.kind) {
-    case 'noop':
-      return { status: 'applied', note: existing as NoteRow };
-    case 'create':
-      return { status: 'applied', note: await insertNote(write, { id: input.noteId, ...decision.fields }) };
-    case 'update':
-      return {
-        status: 'applied',
-        note: await updateNote(write, input.noteId, decision.changes, decision.changes.content !== undefined),
-      };
-    case 'restore':
-      return {
-        status: 'applied',
-        note: await updateNote(write, input.noteId, { ...decision.fields, deletedAt: null }, true),
-      };
-    case 'conflict': {
-      const note = Object.keys(decision.changes).length
-        ? await updateNote(write, input.noteId, decision.changes, false)
-        : (existing as NoteRow);
-      const copy = await insertNote(write, { id: newNoteId(), ...decision.copy, conflictOf: input.noteId });
-      return { status: 'conflict', note, copy };
-    }
-  }
-}
-
-/** Deletes a note, keeping a tombstone. A delete based on text someone else edited since is rejected. */
-export async function deleteNote(
-  write: FanWrite,
-  input: { noteId: string; baseVersion: number | undefined; mustExist: boolean },
-): Promise<WriteOutcome> {
-  const existing = await loadOwnNote(write, input.noteId);
-  if (existing === 'foreign') return notFound();
-  if (!existing) return input.mustExist ? notFound() : { status: 'applied', note: undefined };
-  const { stored, baseVersion } = storedForDecision(
-    existing,
-    write,
-    input.baseVersion ?? existing.contentVersion,
-  );
-  const decision = decideDelete(stored, baseVersion);
-  switch (decision.kind) {
-    case 'noop':
-      return { status: 'applied', note: existing };
-    case 'reject':
-      return { status: 'rejected', reason: decision.reason, notFound: false };
-    case 'delete':
-      return {
-        status: 'applied',
-        note: await updateNote(write, input.noteId, { deletedAt: write.now }, false),
-      };
-  }
-}
-
-/** Upserts one note read from OnlyFans (POST /api/v2/update-of-note). */
-export async function upsertOnlyFansNote(
-  write: FanWrite,
-  input: { onlyFansNoteId: string; content: string },
-): Promise<NoteRow> {
-  const stored = await loadOnlyFansNotes(write, [input.onlyFansNoteId]);
-  // A single note is a snapshot of that note alone: the merge's deletions do not apply to it.
-  await applySnapshotActions(write, stored, [input], false);
-  const [row] = await loadOnlyFansNotes(write, [input.onlyFansNoteId]);
-  return row!;
-}
-
-/**
- * Merges the fan's notes as seen on OnlyFans right now: new ones imported, changed ones updated (or
- * kept with a conflict copy when the CRM edited them too), missing ones tombstoned (or kept as CRM
- * notes when the CRM edited them since the import).
- */
-export async function mergeSnapshot(
-  write: FanWrite,
-  snapshot: readonly { onlyFansNoteId: string; content: string }[],
-): Promise<void> {
-  await applySnapshotActions(write, await loadOnlyFansNotes(write), snapshot, true);
-}
-
-async function loadOnlyFansNotes(write: FanWrite, only?: string[]): Promise<NoteRow[]> {
-  return write.tx
-    .select()
-    .from(notes)
-    .where(
-      and(
-        eq(notes.fanRowId, write.fan.id),
-        only ? inArray(notes.onlyFansNoteId, only) : isNotNull(notes.onlyFansNoteId),
-      ),
-    );
-}
-
-async function applySnapshotActions(
-  write: FanWrite,
-  rows: NoteRow[],
-  snapshot: readonly { onlyFansNoteId: string; content: string }[],
-  complete: boolean,
-): Promise<void> {
-  const stored = rows.map((row) => ({
-    id: row.id,
-    onlyFansNoteId: row.onlyFansNoteId!,
-    content: row.content,
-    importedContent: row.importedContent ?? row.content,
-    deleted: row.deletedAt !== null,
-  }));
-  for (const action of mergeOnlyFansSnapshot(stored, snapshot)) {
-    switch (action.kind) {
-      case 'create':
-        await insertNote(write, {
-          id: newNoteId(),
-          content: action.content,
-          type: 'personal',
-          color: null,
-          isPinned: false,
-          source: 'onlyfans',
-          onlyFansNoteId: action.onlyFansNoteId,
-          importedContent: action.content,
-        });
-        break;
-      case 'update':
-        await updateNote(
-          write,
-          action.noteId,
-          { content: action.content, importedContent: action.content },
-          true,
-          true,
-        );
-        break;
-      case 'restore':
-        await updateNote(
-          write,
-          action.noteId,
-          { content: action.content, importedContent: action.content, deletedAt: null },
-          true,
-          true,
-        );
-        break;
-      case 'acknowledge':
-        // Not a visible change: no version stamp.
-        await write.tx
-          .update(notes)
-          .set({ importedContent: action.importedContent })
-          .where(eq(notes.id, action.noteId));
-        break;
-      case 'conflict': {
-        await write.tx
-          .update(notes)
-          .set({ importedContent: action.importedContent })
-          .where(eq(notes.id, action.noteId));
-        const original = rows.find((row) => row.id === action.noteId)!;
-        await insertNote(write, {
-          id: newNoteId(),
-          content: action.copyContent,
-          type: original.type,
-          color: original.color,
-          isPinned: original.isPinned,
-          conflictOf: action.noteId,
-        });
-        break;
-      }
-      case 'delete':
-        if (complete) await updateNote(write, action.noteId, { deletedAt: write.now }, false);
-        break;
-      case 'detach':
-        if (complete) {
-          await updateNote(
-            write,
-            action.noteId,
-            { onlyFansNoteId: null, importedContent: null, source: 'onlyautomator' },
-            false,
-          );
-        }
-        break;
-    }
-  }
 }

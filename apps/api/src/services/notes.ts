@@ -10,11 +10,11 @@ import type { AuthedContext } from '../context.ts';
 import { ApiError } from '../errors.ts';
 import { requireRight, resolveFan } from './authz.ts';
 import { newNoteId, withFanWrite } from './fan-transaction.ts';
-import { deleteNote, upsertNote, upsertOnlyFansNote, type WriteOutcome } from './note-writes.ts';
+import { applyNoteChanges, type AppliedChanges } from './note-writes.ts';
 import { toDeletedNote, toNote, type NoteRow } from './serialize.ts';
 
-// The single-note endpoints are one mutation each, applied exactly as a sync applies its mutations,
-// so every surface gets the same conflict rules and versioning.
+// The single-note endpoints are one mutation each (no sync client, so no exactly-once record), applied
+// by the same code as a sync's mutations: every surface gets the same conflict rules and versioning.
 
 async function writableFan(ctx: AuthedContext, target: { fanId: string; accountId?: string | undefined }) {
   const { fan, role } = await resolveFan(ctx.deps.db, ctx.user.userId, target);
@@ -26,14 +26,16 @@ function who(ctx: AuthedContext) {
   return { userId: ctx.user.userId, clientId: null, now: ctx.deps.now() };
 }
 
-function noteOrThrow(outcome: WriteOutcome): NoteRow {
-  if (outcome.status === 'rejected') {
-    if (outcome.notFound) throw new ApiError('resource_not_found', 'Note not found.');
-    throw new ApiError('validation_error', `The note was not changed: ${outcome.reason}.`, {
-      details: { reason: outcome.reason },
+/** The note a single mutation wrote (or, for a conflict, the copy holding the caller's text). */
+function writtenNote({ output, rows }: AppliedChanges, noteId: string): NoteRow {
+  const [result] = output.results;
+  if (result?.status === 'rejected') {
+    if (result.reason === 'note not found') throw new ApiError('resource_not_found', 'Note not found.');
+    throw new ApiError('validation_error', `The note was not changed: ${result.reason}.`, {
+      details: { reason: result.reason },
     });
   }
-  return outcome.note!;
+  return rows.get(result?.status === 'conflict' ? result.conflictNoteId : noteId)!;
 }
 
 /**
@@ -43,15 +45,24 @@ function noteOrThrow(outcome: WriteOutcome): NoteRow {
  */
 export async function updateNote(ctx: AuthedContext, input: z.output<typeof UpdateNoteInput>): Promise<Note> {
   const fan = await writableFan(ctx, input);
-  const outcome = await withFanWrite(ctx.deps.db, fan.id, who(ctx), (write) =>
-    upsertNote(write, {
-      noteId: input.noteId ?? newNoteId(),
-      baseVersion: input.noteId ? input.baseVersion : 0,
-      fields: { content: input.content, type: input.type, color: input.color, isPinned: input.isPinned },
-      createIfMissing: input.noteId === undefined,
+  const noteId = input.noteId ?? newNoteId();
+  const applied = await withFanWrite(ctx.deps.db, fan.id, who(ctx), (write) =>
+    applyNoteChanges(write, {
+      lastMutationId: 0,
+      mustExist: input.noteId !== undefined,
+      mutations: [
+        {
+          id: 1,
+          op: 'upsert',
+          noteId,
+          // Without a base version an update applies to the note as it is now.
+          baseVersion: input.baseVersion ?? Number.MAX_SAFE_INTEGER,
+          note: { content: input.content, type: input.type, color: input.color, isPinned: input.isPinned },
+        },
+      ],
     }),
   );
-  return toNote(outcome.status === 'conflict' ? outcome.copy : noteOrThrow(outcome), fan.fanId);
+  return toNote(writtenNote(applied, noteId), fan.fanId);
 }
 
 /** POST /api/v2/update-of-note: upserts a note read from OnlyFans, keyed by its OnlyFans id. */
@@ -60,7 +71,15 @@ export async function updateNoteFromOnlyFans(
   input: z.output<typeof UpdateOfNoteInput>,
 ): Promise<Note> {
   const fan = await writableFan(ctx, input);
-  const row = await withFanWrite(ctx.deps.db, fan.id, who(ctx), (write) => upsertOnlyFansNote(write, input));
+  const { rows } = await withFanWrite(ctx.deps.db, fan.id, who(ctx), (write) =>
+    applyNoteChanges(write, {
+      lastMutationId: 0,
+      mutations: [],
+      // One note, not the whole list: other OnlyFans notes are not deleted by it.
+      onlyFansSnapshot: { notes: [input], complete: false },
+    }),
+  );
+  const row = [...rows.values()].find((note) => note.onlyFansNoteId === input.onlyFansNoteId)!;
   return toNote(row, fan.fanId);
 }
 
@@ -70,8 +89,19 @@ export async function removeNote(
   input: z.output<typeof DeleteNoteInput>,
 ): Promise<DeletedNote> {
   const fan = await writableFan(ctx, input);
-  const outcome = await withFanWrite(ctx.deps.db, fan.id, who(ctx), (write) =>
-    deleteNote(write, { noteId: input.noteId, baseVersion: input.baseVersion, mustExist: true }),
+  const applied = await withFanWrite(ctx.deps.db, fan.id, who(ctx), (write) =>
+    applyNoteChanges(write, {
+      lastMutationId: 0,
+      mustExist: true,
+      mutations: [
+        {
+          id: 1,
+          op: 'delete',
+          noteId: input.noteId,
+          baseVersion: input.baseVersion ?? Number.MAX_SAFE_INTEGER,
+        },
+      ],
+    }),
   );
-  return toDeletedNote(noteOrThrow(outcome), fan.fanId);
+  return toDeletedNote(writtenNote(applied, input.noteId), fan.fanId);
 }

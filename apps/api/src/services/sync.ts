@@ -1,6 +1,6 @@
 import type { MutationResult, SyncNotesData, SyncNotesInput } from '@fannotes/contract';
 import { syncClients } from '@fannotes/db';
-import { afterFullSync, decodeCursor, planSync, sequenceMutations } from '@fannotes/sync-core';
+import { afterFullSync, decodeCursor, planSync } from '@fannotes/sync-core';
 import { eq } from 'drizzle-orm';
 import type { z } from 'zod';
 import type { AuthedContext } from '../context.ts';
@@ -8,7 +8,7 @@ import { ApiError } from '../errors.ts';
 import { requireRight, resolveFan } from './authz.ts';
 import { withFanWrite, type FanWrite } from './fan-transaction.ts';
 import { acquireLease, releaseLease } from './lease.ts';
-import { deleteNote, mergeSnapshot, upsertNote, type WriteOutcome } from './note-writes.ts';
+import { applyNoteChanges } from './note-writes.ts';
 import { readNotes } from './read-notes.ts';
 
 type Input = z.output<typeof SyncNotesInput>;
@@ -71,8 +71,7 @@ export async function syncNotes(ctx: AuthedContext, input: Input): Promise<SyncN
       fan.id,
       { userId: ctx.user.userId, clientId: input.clientId ?? null, now },
       async (write) => {
-        const applied = await applyMutations(write, input);
-        if (input.onlyFansNotes) await mergeSnapshot(write, input.onlyFansNotes);
+        const applied = await applySyncChanges(write, input);
         const current = { ...write.fan, version: write.touched ? write.version : write.fan.version };
         return { ...applied, page: await readNotes(write.tx, current, since) };
       },
@@ -109,48 +108,31 @@ export async function syncNotes(ctx: AuthedContext, input: Input): Promise<SyncN
 }
 
 /**
- * Applies the client's mutations in id order, each exactly once: ids at or below the client's last
- * are duplicates, a gap stops processing, and the last id processed (rejected ones included, so a
- * client can never wedge on one) is stored in this same transaction.
+ * Applies the client's mutations exactly once (sync-core decides) and merges the OnlyFans snapshot;
+ * the client's last processed id (rejected ones included, so a client can never wedge on one) is
+ * stored in this same transaction as the effects.
  */
-async function applyMutations(
+async function applySyncChanges(
   write: FanWrite,
   input: Input,
 ): Promise<{ results: MutationResult[]; lastMutationId: number | null }> {
-  if (input.clientId === undefined) return { results: [], lastMutationId: null };
-  const client = await loadClient(write, input.clientId);
-  const mutations = input.mutations ?? [];
-  const { toProcess } = sequenceMutations(client.lastMutationId, mutations);
-  const results: MutationResult[] = [];
-  let last = client.lastMutationId;
-  for (const { mutation, action } of toProcess) {
-    if (action === 'duplicate') {
-      results.push({ id: mutation.id, noteId: mutation.noteId, status: 'duplicate' });
-      continue;
-    }
-    const outcome =
-      mutation.op === 'upsert'
-        ? await upsertNote(write, {
-            noteId: mutation.noteId,
-            baseVersion: mutation.baseVersion,
-            fields: mutation.note,
-            createIfMissing: true,
-          })
-        : await deleteNote(write, {
-            noteId: mutation.noteId,
-            baseVersion: mutation.baseVersion,
-            mustExist: false,
-          });
-    results.push(toResult(mutation.id, mutation.noteId, outcome));
-    last = mutation.id;
+  const client = input.clientId === undefined ? undefined : await loadClient(write, input.clientId);
+  const mutations = client ? (input.mutations ?? []) : [];
+  if (mutations.length === 0 && !input.onlyFansNotes) {
+    return { results: [], lastMutationId: client?.lastMutationId ?? null };
   }
-  if (last !== client.lastMutationId) {
+  const { output } = await applyNoteChanges(write, {
+    mutations,
+    lastMutationId: client?.lastMutationId ?? 0,
+    ...(input.onlyFansNotes ? { onlyFansSnapshot: { notes: input.onlyFansNotes, complete: true } } : {}),
+  });
+  if (client && output.lastMutationId !== client.lastMutationId) {
     await write.tx
       .update(syncClients)
-      .set({ lastMutationId: last, updatedAt: write.now })
-      .where(eq(syncClients.clientId, input.clientId));
+      .set({ lastMutationId: output.lastMutationId, updatedAt: write.now })
+      .where(eq(syncClients.clientId, client.clientId));
   }
-  return { results, lastMutationId: last };
+  return { results: output.results, lastMutationId: client ? output.lastMutationId : null };
 }
 
 async function loadClient(write: FanWrite, clientId: string) {
@@ -167,15 +149,4 @@ async function loadClient(write: FanWrite, clientId: string) {
     throw new ApiError('permission_denied', 'This clientId belongs to another user.');
   }
   return client;
-}
-
-function toResult(id: number, noteId: string, outcome: WriteOutcome): MutationResult {
-  switch (outcome.status) {
-    case 'applied':
-      return { id, noteId, status: 'applied' };
-    case 'conflict':
-      return { id, noteId, status: 'conflict', conflictNoteId: outcome.copy.id };
-    case 'rejected':
-      return { id, noteId, status: 'rejected', reason: outcome.reason };
-  }
 }
