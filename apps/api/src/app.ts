@@ -51,6 +51,7 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
     allowedOrigins: config.ALLOWED_ORIGINS,
     throttle: { minIntervalMs: config.SYNC_MIN_INTERVAL_MS, forceFloorMs: config.SYNC_FORCE_FLOOR_MS },
     leaseMs: config.SYNC_LEASE_MS,
+    tombstoneTtlMs: config.SYNC_TOMBSTONE_TTL_MS,
     now: () => new Date(),
     logger,
   };

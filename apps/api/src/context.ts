@@ -12,6 +12,8 @@ export interface AppDeps {
   throttle: ThrottlePolicy;
   /** Lifetime of a full sync's lease, in ms. */
   leaseMs: number;
+  /** How long deleted notes are kept as tombstones for deltas, in ms. */
+  tombstoneTtlMs: number;
   /** The clock every decision reads; tests pass a fixed one. */
   now: () => Date;
   logger: Logger;

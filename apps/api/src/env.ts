@@ -31,6 +31,12 @@ const EnvSchema = z.object({
   SYNC_FORCE_FLOOR_MS: z.coerce.number().int().min(0).default(5_000),
   /** How long a full sync's lease lives if its holder dies without releasing it. */
   SYNC_LEASE_MS: z.coerce.number().int().min(1_000).default(30_000),
+  /** Deleted notes are kept this long so deltas can report them; older cursors then reset. */
+  SYNC_TOMBSTONE_TTL_MS: z.coerce
+    .number()
+    .int()
+    .min(60_000)
+    .default(30 * 24 * 3600 * 1000),
   DB_POOL_MAX: z.coerce.number().int().min(1).max(100).default(10),
 });
 

@@ -54,6 +54,7 @@ export async function createTestApp(
     allowedOrigins: options.allowedOrigins ?? ['https://app.example.com'],
     throttle: defaultThrottlePolicy,
     leaseMs: 30_000,
+    tombstoneTtlMs: 30 * 24 * 3600 * 1000,
     now: clock.now,
     logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
   };

@@ -172,3 +172,26 @@ test('an unknown cursor resets to the full set', async () => {
   const result = (await chatter.notes.sync({ fanId, cursor: 'garbage' })).data;
   expect(result).toMatchObject({ reset: true, noteCount: 1 });
 });
+
+test('tombstones older than the horizon are purged, and a cursor from before them resets', async () => {
+  const fanId = await newFan();
+  const chatter = await app.caller(seeded.users.chatter);
+  const gone = (await chatter.notes.update({ fanId, content: 'deleted long ago' })).data;
+  const kept = (await chatter.notes.update({ fanId, content: 'still here' })).data;
+  const old = (await chatter.notes.sync({ fanId })).data;
+  await chatter.notes.delete({ fanId, noteId: gone.id });
+  const recent = (await chatter.notes.sync({ fanId, force: true, cursor: old.cursor })).data;
+  expect(recent.deletedNoteIds).toEqual([gone.id]);
+
+  app.clock.advance(app.deps.tombstoneTtlMs + 60_000);
+  const later = await app.caller(seeded.users.chatter);
+  const afterHorizon = (await later.notes.sync({ fanId, cursor: old.cursor })).data;
+  expect(afterHorizon).toMatchObject({ reset: true, deletedNoteIds: [] });
+  expect(afterHorizon.notes.map((note) => note.id)).toEqual([kept.id]);
+  const { notes } = await import('@fannotes/db');
+  const { eq } = await import('drizzle-orm');
+  expect(await app.database.db.select().from(notes).where(eq(notes.id, gone.id))).toEqual([]);
+  // A cursor taken after the purge still gets plain deltas.
+  app.clock.advance(60_000);
+  expect((await later.notes.sync({ fanId, cursor: afterHorizon.cursor })).data.reset).toBe(false);
+});

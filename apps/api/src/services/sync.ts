@@ -10,6 +10,7 @@ import { withFanWrite, type FanWrite } from './fan-transaction.ts';
 import { acquireLease, releaseLease } from './lease.ts';
 import { applyNoteChanges } from './note-writes.ts';
 import { readNotes } from './read-notes.ts';
+import { purgeTombstones } from './tombstones.ts';
 
 type Input = z.output<typeof SyncNotesInput>;
 
@@ -66,13 +67,19 @@ export async function syncNotes(ctx: AuthedContext, input: Input): Promise<SyncN
   const holder = await acquireLease(db, fan.id, now, leaseMs);
   try {
     const forced = input.force;
+    let purgedThroughVersion = fan.purgedThroughVersion;
     const { page, results, lastMutationId } = await withFanWrite(
       db,
       fan.id,
       { userId: ctx.user.userId, clientId: input.clientId ?? null, now },
       async (write) => {
         const applied = await applySyncChanges(write, input);
-        const current = { ...write.fan, version: write.touched ? write.version : write.fan.version };
+        purgedThroughVersion = await purgeTombstones(write, ctx.deps.tombstoneTtlMs);
+        const current = {
+          ...write.fan,
+          version: write.touched ? write.version : write.fan.version,
+          purgedThroughVersion,
+        };
         return { ...applied, page: await readNotes(write.tx, current, since) };
       },
       (write) => {
@@ -84,6 +91,7 @@ export async function syncNotes(ctx: AuthedContext, input: Input): Promise<SyncN
           { now: now.getTime(), forced },
         );
         return {
+          purgedThroughVersion,
           lastFullSyncAt: next.lastFullSyncAt === null ? null : new Date(next.lastFullSyncAt),
           lastForcedSyncAt: next.lastForcedSyncAt === null ? null : new Date(next.lastForcedSyncAt),
         };
