@@ -7,6 +7,7 @@ import type { AppDeps } from './context.ts';
 import type { Config } from './env.ts';
 import type { Logger } from './logger.ts';
 import { createRequestHandler } from './server.ts';
+import { RequestBudgets } from './services/request-budget.ts';
 
 export interface App {
   server: Server;
@@ -52,6 +53,11 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
     throttle: { minIntervalMs: config.SYNC_MIN_INTERVAL_MS, forceFloorMs: config.SYNC_FORCE_FLOOR_MS },
     leaseMs: config.SYNC_LEASE_MS,
     tombstoneTtlMs: config.SYNC_TOMBSTONE_TTL_MS,
+    budgets: new RequestBudgets(
+      config.RATE_LIMIT_PER_MINUTE > 0
+        ? { capacity: config.RATE_LIMIT_BURST, refillPerSecond: config.RATE_LIMIT_PER_MINUTE / 60 }
+        : null,
+    ),
     now: () => new Date(),
     logger,
   };

@@ -2,6 +2,7 @@ import type { Database } from '@fannotes/db';
 import type { ThrottlePolicy } from '@fannotes/sync-core';
 import type { AuthUser, TokenVerifier } from './auth/verify-token.ts';
 import type { Logger } from './logger.ts';
+import type { RequestBudgets } from './services/request-budget.ts';
 
 /** Everything a request needs that outlives it: built once per process (or per test). */
 export interface AppDeps {
@@ -14,6 +15,8 @@ export interface AppDeps {
   leaseMs: number;
   /** How long deleted notes are kept as tombstones for deltas, in ms. */
   tombstoneTtlMs: number;
+  /** Per-user request budgets (429 when over). */
+  budgets: RequestBudgets;
   /** The clock every decision reads; tests pass a fixed one. */
   now: () => Date;
   logger: Logger;

@@ -37,6 +37,9 @@ const EnvSchema = z.object({
     .int()
     .min(60_000)
     .default(30 * 24 * 3600 * 1000),
+  /** Each user's sustained request rate per process (0 turns the budget off), and the burst above it. */
+  RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).default(300),
+  RATE_LIMIT_BURST: z.coerce.number().int().min(1).default(120),
   DB_POOL_MAX: z.coerce.number().int().min(1).max(100).default(10),
 });
 

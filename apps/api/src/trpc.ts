@@ -41,7 +41,6 @@ export const authedProcedure = t.procedure.use(async ({ ctx, next }) => {
   const source = tokenFromRequest(ctx.headers, ctx.deps.allowedOrigins);
   if (!source) throw new ApiError('authentication_required', 'An access token is required.');
   const user = requireRegisteredUser(await ctx.deps.verifyToken(source.token));
+  ctx.deps.budgets.take(user.userId, ctx.deps.now().getTime());
   return next({ ctx: { ...ctx, user, log: ctx.log.child({ userId: user.userId }) } });
 });
-
-export { toApiError };

@@ -5,13 +5,14 @@ import type { Role } from '@fannotes/contract';
 import { accounts, fans, memberships } from '@fannotes/db';
 import { createTestDatabase, type TestDatabase } from '@fannotes/db/testing';
 import { sql } from 'drizzle-orm';
-import { defaultThrottlePolicy } from '@fannotes/sync-core';
+import { defaultThrottlePolicy, type BudgetPolicy } from '@fannotes/sync-core';
 import { pino } from 'pino';
 import { mintToken } from '../src/auth/dev-keys.ts';
 import { createTokenVerifier, type AuthConfig } from '../src/auth/verify-token.ts';
 import { createContext, type AppDeps } from '../src/context.ts';
 import { createCaller } from '../src/root.ts';
 import { createRequestHandler } from '../src/server.ts';
+import { RequestBudgets } from '../src/services/request-budget.ts';
 
 export const ISSUER = 'http://127.0.0.1:54321/auth/v1';
 export const START = new Date('2026-03-01T12:00:00.000Z');
@@ -34,7 +35,7 @@ export interface TestApp {
  * `auth` adds to (or overrides) the verifier's settings, e.g. a `jwksUrl` next to the HS256 secret.
  */
 export async function createTestApp(
-  options: { allowedOrigins?: string[]; auth?: Partial<AuthConfig> } = {},
+  options: { allowedOrigins?: string[]; auth?: Partial<AuthConfig>; budget?: BudgetPolicy } = {},
 ): Promise<TestApp> {
   const database = await createTestDatabase();
   const secret = randomBytes(32).toString('base64url');
@@ -55,6 +56,7 @@ export async function createTestApp(
     throttle: defaultThrottlePolicy,
     leaseMs: 30_000,
     tombstoneTtlMs: 30 * 24 * 3600 * 1000,
+    budgets: new RequestBudgets(options.budget ?? null),
     now: clock.now,
     logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
   };

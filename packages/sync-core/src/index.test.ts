@@ -11,12 +11,15 @@ test('the package exposes every decision the API and the extension call', () => 
       "decideDelete",
       "decideUpsert",
       "decodeCursor",
+      "defaultBudgetPolicy",
       "defaultThrottlePolicy",
       "encodeCursor",
+      "isBudgetFull",
       "mergeOnlyFansSnapshot",
       "planSync",
       "sequenceMutations",
       "sortNotes",
+      "takeFromBudget",
     ]
   `);
 });

@@ -6,3 +6,4 @@ export * from './plan.ts';
 export * from './sequence.ts';
 export * from './throttle.ts';
 export * from './apply.ts';
+export * from './budget.ts';
