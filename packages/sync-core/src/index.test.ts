@@ -7,6 +7,7 @@ test('the package exposes every decision the API and the extension call', () => 
     [
       "afterFullSync",
       "applyChanges",
+      "baseVersionFor",
       "compareNotes",
       "decideDelete",
       "decideUpsert",

@@ -6,4 +6,5 @@ export * from './plan.ts';
 export * from './sequence.ts';
 export * from './throttle.ts';
 export * from './apply.ts';
+export * from './base-version.ts';
 export * from './budget.ts';
