@@ -82,7 +82,9 @@ export function replayAnswer(state: ModelState, entry: Observed, version: number
         else status = 'rejected';
       }
     } else {
-      const { content, isPinned } = mutation.note;
+      // The simulated clients always send text with an upsert.
+      const { content: sent, isPinned } = mutation.note;
+      const content = sent!;
       if (!stored) {
         stamp(mutation.noteId, {
           ...text(content),

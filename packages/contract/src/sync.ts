@@ -9,9 +9,12 @@ export const MAX_NOTES_PER_SYNC = 5000;
 /** Most OnlyFans notes one snapshot may carry. */
 export const MAX_ONLYFANS_NOTES_PER_SYNC = 100;
 
-/** The fields of a note a client writes; the server keeps everything else. */
+/**
+ * The fields of a note a client writes; the server keeps everything else. `content` may be left out
+ * when only pin, colour or type change on an existing note, so a restyle never races anyone's text.
+ */
 export const NoteFields = z.strictObject({
-  content: NoteContent,
+  content: NoteContent.optional(),
   type: NoteType.optional(),
   color: NoteColor.nullable().optional(),
   isPinned: z.boolean().optional(),

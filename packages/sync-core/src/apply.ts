@@ -155,6 +155,9 @@ export function applyChanges(input: ApplyInput): ApplyOutput {
       }
       case 'noop':
         break;
+      case 'reject':
+        results.push({ id, noteId, status: 'rejected', reason: decision.reason });
+        continue;
     }
     results.push({ id, noteId, status: 'applied' });
   }

@@ -173,6 +173,8 @@ function applyUpsert(
       return { note: { ...note!, ...decision.changes, version }, copy: null };
     case 'restore':
       return { note: { ...note!, ...decision.fields, version, deleted: false }, copy: null };
+    case 'reject':
+      return { note, copy: null };
     case 'conflict':
       return { note: { ...note!, ...decision.changes, version }, copy: decision.copy };
     case 'noop':
@@ -317,4 +319,22 @@ test('clients editing one note concurrently never silently lose an accepted text
     }),
     fcParams,
   );
+});
+
+test('a restyle without text, based on an old version, never makes a conflict copy', () => {
+  expect(decideUpsert(stored, 1, { isPinned: true, color: '#112233' })).toEqual({
+    kind: 'update',
+    changes: { isPinned: true, color: '#112233' },
+  });
+});
+
+test('a restyle without text of a missing or deleted note is rejected', () => {
+  expect(decideUpsert(undefined, 0, { isPinned: true })).toEqual({
+    kind: 'reject',
+    reason: 'note not found',
+  });
+  expect(decideUpsert({ ...stored, deleted: true }, 9, { isPinned: true })).toEqual({
+    kind: 'reject',
+    reason: 'note was deleted',
+  });
 });

@@ -11,9 +11,12 @@ export interface StoredNote {
   deleted: boolean;
 }
 
-/** What an upsert mutation writes: the text always, the other fields only when the client set them. */
+/**
+ * What an upsert mutation writes: each field only when the client set it. Text is required to create
+ * (or bring back) a note; without it the upsert only restyles an existing note.
+ */
 export interface NoteWrite {
-  content: string;
+  content?: string | undefined;
   type?: NoteType;
   color?: string | null;
   isPinned?: boolean;
@@ -37,13 +40,15 @@ export type LastWriterWinsFields = Pick<NoteFieldValues, 'type' | 'color' | 'isP
  * - `conflict`: the note's text changed since the client saw it. Keep the stored text, apply `changes`
  *   (possibly empty) to the note, and save `copy` as a new note with `conflictOf` set to it.
  * - `noop`: nothing changes (the mutation still counts as applied).
+ * - `reject`: a restyle (no text) of a note that does not exist or was deleted.
  */
 export type UpsertDecision =
   | { kind: 'create'; fields: NoteFieldValues }
   | { kind: 'update'; changes: Partial<NoteFieldValues> }
   | { kind: 'restore'; fields: NoteFieldValues }
   | { kind: 'conflict'; changes: Partial<LastWriterWinsFields>; copy: NoteFieldValues }
-  | { kind: 'noop' };
+  | { kind: 'noop' }
+  | { kind: 'reject'; reason: string };
 
 export type DeleteDecision = { kind: 'delete' } | { kind: 'noop' } | { kind: 'reject'; reason: string };
 
@@ -59,11 +64,14 @@ export function decideUpsert(
   baseVersion: number,
   write: NoteWrite,
 ): UpsertDecision {
+  if (write.content === undefined && (stored === undefined || stored.deleted)) {
+    return { kind: 'reject', reason: stored ? 'note was deleted' : 'note not found' };
+  }
   if (stored === undefined) {
     return {
       kind: 'create',
       fields: {
-        content: write.content,
+        content: write.content!,
         type: write.type ?? 'personal',
         color: write.color === undefined ? null : write.color,
         isPinned: write.isPinned ?? false,
@@ -76,7 +84,7 @@ export function decideUpsert(
   if (stored.deleted) return { kind: 'restore', fields: written };
 
   const stale = baseVersion < stored.version;
-  if (!stale || write.content === stored.content) {
+  if (!stale || written.content === stored.content) {
     const changes = changedFields(stored, written);
     return Object.keys(changes).length === 0 ? { kind: 'noop' } : { kind: 'update', changes };
   }
@@ -101,7 +109,7 @@ export function decideDelete(stored: StoredNote | undefined, baseVersion: number
 
 function withStoredDefaults(stored: StoredNote, write: NoteWrite): NoteFieldValues {
   return {
-    content: write.content,
+    content: write.content ?? stored.content,
     type: write.type ?? stored.type,
     color: write.color === undefined ? stored.color : write.color,
     isPinned: write.isPinned ?? stored.isPinned,

@@ -215,7 +215,7 @@ export class SimClient {
         color: null,
         isPinned: false,
         ...before,
-        content,
+        content: content ?? before?.content ?? '',
         ...(type === undefined ? {} : { type }),
         ...(color === undefined ? {} : { color }),
         ...(isPinned === undefined ? {} : { isPinned }),

@@ -301,7 +301,9 @@ class ReferenceModel {
         }
         continue;
       }
-      const { content, ...fields } = mutation.note;
+      // Scripts always send text with an upsert (restyles without text are covered by examples).
+      const { content: sent, ...fields } = mutation.note;
+      const content = sent!;
       this.accepted.push({ text: content, origin });
       const after = { ...(note ?? newModelNote(content)), ...definedOnly(fields) };
       if (result.status === 'applied') {
