@@ -529,7 +529,7 @@ describe.skipIf(!process.env.DATABASE_URL)('the sync protocol on real API proces
       }
       const lastText = new Map<string, string>();
       for (const p of model.processed) {
-        if (p.mutation.op === 'upsert' && p.status === 'applied')
+        if (p.mutation.op === 'upsert' && p.status === 'applied' && p.mutation.note.content !== undefined)
           lastText.set(p.mutation.noteId, p.mutation.note.content);
       }
       for (const [noteId, content] of lastText) {
