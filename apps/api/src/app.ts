@@ -6,7 +6,7 @@ import { createTokenVerifier } from './auth/verify-token.ts';
 import type { AppDeps } from './context.ts';
 import type { Config } from './env.ts';
 import type { Logger } from './logger.ts';
-import { createRequestHandler } from './server.ts';
+import { answerClientError, createRequestHandler } from './server.ts';
 import { RequestBudgets } from './services/request-budget.ts';
 
 export interface App {
@@ -45,6 +45,8 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
     url: config.DATABASE_URL,
     dataDir: pgliteDir(config.DATA_DIR),
     maxConnections: config.DB_POOL_MAX,
+    countQueries: config.DB_QUERY_COUNT,
+    prepare: config.DB_PREPARE,
   });
   const deps: AppDeps = {
     db: database.db,
@@ -61,7 +63,12 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
     now: () => new Date(),
     logger,
   };
-  const server = createServer(createRequestHandler({ deps, ping: () => database.ping() }));
+  const server = createServer(
+    // Node checks the two timeouts below only this often (default 30 s: a slow client held on for 40 s).
+    { connectionsCheckingInterval: 1_000 },
+    createRequestHandler({ deps, ping: () => database.ping(), countQueries: config.DB_QUERY_COUNT }),
+  );
+  server.on('clientError', answerClientError);
   // Bounded request time: a slow client cannot hold a connection (and its memory) for long.
   server.requestTimeout = 30_000;
   server.headersTimeout = 10_000;

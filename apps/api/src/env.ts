@@ -41,6 +41,19 @@ const EnvSchema = z.object({
   RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).default(300),
   RATE_LIMIT_BURST: z.coerce.number().int().min(1).default(120),
   DB_POOL_MAX: z.coerce.number().int().min(1).max(100).default(10),
+  /** Named prepared statements (one round trip per statement); 0 behind a transaction-mode pooler. */
+  DB_PREPARE: z
+    .enum(['0', '1', 'false', 'true'])
+    .default('1')
+    .transform((value) => value === '1' || value === 'true'),
+  /**
+   * Benchmarks only: count each request's database statements and round trips and report them in
+   * `x-db-statements` / `x-db-round-trips` response headers.
+   */
+  DB_QUERY_COUNT: z
+    .enum(['0', '1', 'false', 'true'])
+    .default('0')
+    .transform((value) => value === '1' || value === 'true'),
 });
 
 export type Env = z.infer<typeof EnvSchema>;

@@ -1,8 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import type { Duplex } from 'node:stream';
+import type { ErrorEnvelope } from '@fannotes/contract';
+import { withQueryCount, type QueryCount } from '@fannotes/db';
 import { TRPC_ERROR_CODES_BY_KEY } from '@trpc/server/rpc';
 import { nodeHTTPRequestHandler } from '@trpc/server/adapters/node-http';
 import { createOpenApiNodeHttpHandler } from 'trpc-to-openapi';
@@ -21,6 +24,11 @@ export interface ServerOptions {
   deps: AppDeps;
   /** Resolves when the database answers; /readyz reports it. */
   ping: () => Promise<void>;
+  /**
+   * Report each request's database statements and round trips in `x-db-statements` and
+   * `x-db-round-trips` (DB_QUERY_COUNT, for benchmarks; the database must count them too).
+   */
+  countQueries?: boolean;
 }
 
 interface RequestState {
@@ -128,9 +136,30 @@ export function createRequestHandler(options: ServerOptions) {
     if (!isTrpc && !isRest)
       return sendError(res, new ApiError('resource_not_found', 'No such endpoint.'), state);
 
+    if (isRest) {
+      const query = queryParameters(url);
+      if (!query) {
+        return sendError(
+          res,
+          new ApiError('validation_error', 'Invalid request: unknown field(s): __proto__'),
+          state,
+        );
+      }
+      (req as IncomingMessage & { query?: unknown }).query = query;
+    }
+
     if (BODY_METHODS.has(method)) {
       try {
-        (req as IncomingMessage & { body?: unknown }).body = await readJsonBody(req, isRest);
+        const body = await readJsonBody(req, isRest);
+        // The REST adapter reads a DELETE's input from its path and query only: a body would be
+        // ignored, so `{"bogus": 1}` removed a member instead of being refused as an unknown field.
+        if (isRest && method === 'DELETE' && Object.keys(body as object).length > 0) {
+          throw new ApiError(
+            'validation_error',
+            'This endpoint takes no request body: its parameters are in the path.',
+          );
+        }
+        (req as IncomingMessage & { body?: unknown }).body = body;
       } catch (error) {
         const failure = toApiError(error);
         logError(state, failure, path);
@@ -167,13 +196,26 @@ export function createRequestHandler(options: ServerOptions) {
     await restHandler(req, res);
   }
 
-  return (req: IncomingMessage, res: ServerResponse): void => {
+  const serve = (req: IncomingMessage, res: ServerResponse): void => {
     handle(req, res).catch((error: unknown) => {
       const failure = toApiError(error);
       logError(states.get(req), failure, req.url);
       if (!res.headersSent) sendError(res, failure, states.get(req));
       else res.destroy();
     });
+  };
+  if (!options.countQueries) return serve;
+  return (req: IncomingMessage, res: ServerResponse): void => {
+    const count: QueryCount = { statements: 0, roundTrips: 0 };
+    // Every response is written through writeHead (res.end without it calls it too): the count is
+    // complete by then, since a handler answers only once its database work is done.
+    const writeHead = res.writeHead.bind(res) as (...args: unknown[]) => ServerResponse;
+    res.writeHead = (...args: unknown[]) => {
+      res.setHeader('x-db-statements', String(count.statements));
+      res.setHeader('x-db-round-trips', String(count.roundTrips));
+      return writeHead(...args);
+    };
+    withQueryCount(count, () => serve(req, res));
   };
 }
 
@@ -267,16 +309,105 @@ async function readJsonBody(req: IncomingMessage, isRest: boolean): Promise<unkn
       },
     );
   }
+  let text: string;
+  try {
+    // Strict: invalid UTF-8 would otherwise reach the database as U+FFFD, changing what was typed.
+    text = new TextDecoder('utf-8', { fatal: true }).decode(Buffer.concat(chunks));
+  } catch {
+    throw new ApiError('validation_error', 'The request body is not valid UTF-8.');
+  }
+  // Before parsing: tRPC's adapter serialises the parsed body again, recursively, and a body nested
+  // thousands deep overflowed the stack there (500 instead of 400).
+  if (nestedDeeperThan(text, MAX_JSON_DEPTH)) {
+    throw new ApiError(
+      'validation_error',
+      `The request body is nested deeper than ${MAX_JSON_DEPTH} levels.`,
+    );
+  }
   let parsed: unknown;
   try {
-    parsed = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-  } catch {
+    parsed = JSON.parse(text, refuseNonFinite);
+  } catch (error) {
+    if (error instanceof ApiError) throw error;
     throw new ApiError('validation_error', 'The request body is not valid JSON.');
   }
   if (isRest && (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))) {
     throw new ApiError('validation_error', 'The request body must be a JSON object.');
   }
   return parsed;
+}
+
+/**
+ * `1e400` parses to Infinity, which tRPC's adapter serialises again as `null`: `"color": 1e400` then
+ * cleared a note's colour over tRPC while REST refused it. A number JSON cannot hold is refused here.
+ */
+function refuseNonFinite(_key: string, value: unknown): unknown {
+  if (typeof value === 'number' && !Number.isFinite(value)) {
+    throw new ApiError('validation_error', 'The request body has a number too large to represent.');
+  }
+  return value;
+}
+
+/**
+ * The query string as trpc-to-openapi wants it (`req.query`: name -> values), without a prototype. Its
+ * own parser used `{}`, where `?constructor=1` or `?toString=1` found Object.prototype's methods and
+ * threw (500). `__proto__` cannot survive the adapter's later copy into a plain object: null, refused.
+ */
+function queryParameters(url: URL): Record<string, string[]> | null {
+  const query = Object.create(null) as Record<string, string[]>;
+  for (const [name, value] of url.searchParams) {
+    if (name === '__proto__') return null;
+    (query[name] ??= []).push(value);
+  }
+  return query;
+}
+
+/** Deepest nesting of arrays and objects accepted in a body; the deepest input (a sync's mutations) needs 4. */
+export const MAX_JSON_DEPTH = 32;
+
+/** Whether JSON text nests arrays and objects deeper than `max`: one pass, brackets inside strings skipped. */
+function nestedDeeperThan(text: string, max: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++;
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) {
+      if (++depth > max) return true;
+    } else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return false;
+}
+
+const CLIENT_ERRORS: Record<string, { status: number; message: string }> = {
+  HPE_HEADER_OVERFLOW: { status: 431, message: 'The request line and headers are larger than 16 KiB.' },
+  ERR_HTTP_REQUEST_TIMEOUT: { status: 408, message: 'The request took too long to arrive.' },
+};
+
+/**
+ * Node's HTTP parser refuses some requests before any handler runs (malformed, headers too large,
+ * too slow): by default with a bare status line and no body. They get the envelope too (no request id:
+ * there was no request), unless a response has already started on the connection.
+ */
+export function answerClientError(error: Error & { code?: string }, socket: Duplex): void {
+  const started = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent;
+  if (!socket.writable || started) {
+    socket.destroy();
+    return;
+  }
+  const known = error.code ? CLIENT_ERRORS[error.code] : undefined;
+  const status = known?.status ?? 400;
+  const body = JSON.stringify({
+    status: 'error',
+    error: { code: 'validation_error', message: known?.message ?? 'The request is not valid HTTP.' },
+  } satisfies ErrorEnvelope);
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\nContent-Type: application/json\r\n` +
+      `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+  );
 }
 
 /** CORS for the configured web origins only; returns whether the request came from one of them. */

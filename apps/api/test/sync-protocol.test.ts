@@ -195,3 +195,33 @@ test('tombstones older than the horizon are purged, and a cursor from before the
   app.clock.advance(60_000);
   expect((await later.notes.sync({ fanId, cursor: afterHorizon.cursor })).data.reset).toBe(false);
 });
+
+test('an OnlyFans note deleted in the CRM is not imported again after the tombstone horizon', async () => {
+  const fanId = await newFan();
+  const chatter = await app.caller(seeded.users.chatter);
+  const snapshot = [{ onlyFansNoteId: fanId, content: 'VIP on OnlyFans' }];
+  const imported = (await chatter.notes.sync({ fanId, onlyFansNotes: snapshot })).data.notes[0]!;
+  await chatter.notes.delete({ fanId, noteId: imported.id });
+  app.clock.advance(app.deps.tombstoneTtlMs + 60_000);
+  const later = await app.caller(seeded.users.chatter);
+  // The first sync past the horizon purges what it may; the one after must still not re-import.
+  await later.notes.sync({ fanId, onlyFansNotes: snapshot });
+  const synced = (await later.notes.sync({ fanId, onlyFansNotes: snapshot })).data;
+  expect(synced.notes).toEqual([]);
+});
+
+test('replaying an OnlyFans snapshot request after later edits changes nothing', async () => {
+  const fanId = await newFan();
+  const chatter = await app.caller(seeded.users.chatter);
+  const imported = (
+    await chatter.notes.sync({ fanId, onlyFansNotes: [{ onlyFansNoteId: fanId, content: 'VIP' }] })
+  ).data.notes[0]!;
+  const deletedOnOnlyFans = { fanId, onlyFansNotes: [] };
+  await chatter.notes.sync(deletedOnOnlyFans);
+  // A teammate brings the note back with new text.
+  await chatter.notes.update({ fanId, noteId: imported.id, content: 'VIP, kept by the team' });
+  const before = (await chatter.notes.sync({ fanId, force: true })).data.notes;
+  app.clock.advance(10_000);
+  const replayed = (await chatter.notes.sync(deletedOnOnlyFans)).data;
+  expect(replayed.notes).toEqual(before);
+});

@@ -26,6 +26,7 @@ CREATE TABLE "fans" (
 	"version" bigint DEFAULT 0 NOT NULL,
 	"purged_through_version" bigint DEFAULT 0 NOT NULL,
 	"last_full_sync_at" timestamp with time zone,
+	"only_fans_snapshot_digest" text,
 	"last_forced_sync_at" timestamp with time zone,
 	"created_at" timestamp with time zone NOT NULL,
 	"updated_at" timestamp with time zone NOT NULL,

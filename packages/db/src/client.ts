@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { mkdir } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { PGlite } from '@electric-sql/pglite';
@@ -23,6 +24,89 @@ export interface DatabaseHandle {
   close(): Promise<void>;
 }
 
+/**
+ * What one unit of work (an HTTP request) cost the database, counted at the driver: every statement
+ * sent (BEGIN and COMMIT included), and the network round trips they took. With postgres.js a
+ * parameterised statement a connection has not prepared yet costs two round trips (Parse/Describe,
+ * then Bind/Execute); a prepared one costs one. Counted only when the handle was opened with
+ * `countQueries` and the work runs inside `withQueryCount`.
+ */
+export interface QueryCount {
+  statements: number;
+  roundTrips: number;
+}
+
+const queryCounts = new AsyncLocalStorage<QueryCount>();
+
+/** Runs `fn`, adding to `count` the statements and round trips made on its behalf. */
+export function withQueryCount<T>(count: QueryCount, fn: () => T): T {
+  return queryCounts.run(count, fn);
+}
+
+/**
+ * postgres.js `debug` hook: counts each statement as it is written to a connection, and mirrors the
+ * driver's per-connection cache of prepared statements (keyed, as the driver keys it, by parameter
+ * types and text; emptied when a connection reconnects, which starts with its type query) to tell
+ * one round trip from two.
+ */
+function postgresQueryCounter(
+  prepare: boolean,
+): (connection: number, query: string, parameters: unknown[], types: unknown[]) => void {
+  const prepared = new Map<number, Set<string>>();
+  return (connection, query, parameters, types) => {
+    let statements = prepared.get(connection);
+    if (!statements || query.includes('from pg_catalog.pg_type a')) {
+      statements = new Set();
+      prepared.set(connection, statements);
+    }
+    let trips = 1;
+    // An unnamed statement with parameters is described first, every time: two round trips.
+    if (parameters.length > 0 && !prepare) trips = 2;
+    else if (parameters.length > 0) {
+      const signature = `${types.join(',')}${query}`;
+      if (!statements.has(signature)) {
+        statements.add(signature);
+        trips = 2;
+      }
+    }
+    const count = queryCounts.getStore();
+    if (count) {
+      count.statements += 1;
+      count.roundTrips += trips;
+    }
+  };
+}
+
+/** PGlite runs in-process: each statement is one call (a transaction adds BEGIN and COMMIT/ROLLBACK). */
+function countPgliteQueries(client: PGlite): void {
+  const add = () => {
+    const count = queryCounts.getStore();
+    if (count) {
+      count.statements += 1;
+      count.roundTrips += 1;
+    }
+  };
+  type Call = (...args: unknown[]) => unknown;
+  const wrap = <T extends Pick<PGlite, 'query' | 'exec'>>(target: T): T => {
+    const methods = target as unknown as Record<'query' | 'exec', Call>;
+    for (const name of ['query', 'exec'] as const) {
+      const original = methods[name].bind(target);
+      methods[name] = (...args) => (add(), original(...args));
+    }
+    return target;
+  };
+  wrap(client);
+  const transaction = client.transaction.bind(client);
+  client.transaction = (async (callback: Parameters<PGlite['transaction']>[0]) => {
+    add(); // BEGIN
+    try {
+      return await transaction((tx) => callback(wrap(tx)));
+    } finally {
+      add(); // COMMIT or ROLLBACK
+    }
+  }) as PGlite['transaction'];
+}
+
 export const migrationsFolder = fileURLToPath(new URL('../migrations', import.meta.url));
 
 // Any constant works; it only has to be the same in every process that migrates this database.
@@ -38,22 +122,61 @@ export interface PostgresOptions {
   lockTimeoutMs?: number;
   /** Apply pending migrations before returning (default true). */
   migrate?: boolean;
+  /** Count statements and round trips for `withQueryCount` (a benchmark's debug aid; default false). */
+  countQueries?: boolean;
+  /**
+   * Use named prepared statements (default true): each statement text is parsed once per connection,
+   * then every call is one round trip. Unnamed statements with parameters cost two (postgres.js
+   * describes them first to learn the parameter types). Turn off behind a pooler in transaction mode
+   * (PgBouncer, Supavisor port 6543), which cannot keep prepared statements.
+   */
+  prepare?: boolean;
+}
+
+type PostgresClient = ReturnType<typeof postgres>;
+
+/**
+ * drizzle asks postgres.js for unnamed statements (`prepare: false`) unless a query is built with
+ * `.prepare(name)`; this makes every statement named, transactions and savepoints included. postgres.js
+ * keys its per-connection cache by statement text and parameter types, as the server does.
+ */
+function preparedByDefault<T extends Pick<PostgresClient, 'unsafe'>>(client: T): T {
+  const unsafe = client.unsafe.bind(client);
+  const methods = client as unknown as Record<string, (...args: unknown[]) => unknown>;
+  client.unsafe = ((query: string, parameters?: unknown[], options?: object) =>
+    unsafe(query, parameters as never, { ...options, prepare: true })) as T['unsafe'];
+  for (const name of ['begin', 'savepoint'] as const) {
+    const original = methods[name];
+    if (typeof original !== 'function') continue;
+    methods[name] = (...args: unknown[]) => {
+      const callback = args.at(-1) as (inner: T) => unknown;
+      return original.call(client, ...args.slice(0, -1), (inner: T) => callback(preparedByDefault(inner)));
+    };
+  }
+  return client;
 }
 
 /** PostgreSQL through postgres.js, the engine production runs on. */
 export async function openPostgres(options: PostgresOptions): Promise<DatabaseHandle> {
   if (options.migrate ?? true) await migratePostgresDatabase(options.url);
-  const client = postgres(options.url, {
+  const prepare = options.prepare ?? true;
+  const created = postgres(options.url, {
     max: options.maxConnections ?? 10,
     connect_timeout: 5,
+    // postgres.js waits before reconnecting after a failed connection, up to 20 s by default, and
+    // queries queue behind that wait: during an outage requests hung instead of failing fast, and after
+    // a restart the API took up to 20 s to notice. At most 1 s keeps both bounded (connect_timeout + 1 s).
+    backoff: (retries: number) => Math.min(0.05 * 2 ** retries, 1),
     idle_timeout: 30,
     onnotice: () => {},
+    ...(options.countQueries ? { debug: postgresQueryCounter(prepare) } : {}),
     connection: {
       application_name: 'fannotes-api',
       statement_timeout: options.statementTimeoutMs ?? 10_000,
       lock_timeout: options.lockTimeoutMs ?? 5_000,
     },
   });
+  const client = prepare ? preparedByDefault(created) : created;
   const db: Database = drizzlePostgres(client, { schema });
   return {
     db,
@@ -86,6 +209,8 @@ export interface PgliteOptions {
   /** A data directory dump (`PGlite.dumpDataDir()`) to start from. */
   loadDataDir?: Blob | File;
   migrate?: boolean;
+  /** Count statements for `withQueryCount` (default false). */
+  countQueries?: boolean;
 }
 
 /** The embedded database (PGlite): for one developer machine and the test suite, not production. */
@@ -98,6 +223,7 @@ export async function openPglite(options: PgliteOptions = {}): Promise<DatabaseH
   await client.waitReady;
   const db = drizzlePglite(client, { schema });
   if (options.migrate ?? true) await migratePglite(db, { migrationsFolder });
+  if (options.countQueries) countPgliteQueries(client);
   return {
     db: db as unknown as Database,
     kind: 'pglite',
@@ -114,11 +240,16 @@ export function openDatabase(options: {
   url?: string | undefined;
   dataDir: string;
   maxConnections?: number;
+  countQueries?: boolean;
+  prepare?: boolean;
 }): Promise<DatabaseHandle> {
+  const countQueries = options.countQueries ?? false;
   return options.url
     ? openPostgres({
         url: options.url,
+        countQueries,
+        prepare: options.prepare ?? true,
         ...(options.maxConnections ? { maxConnections: options.maxConnections } : {}),
       })
-    : openPglite({ dataDir: options.dataDir });
+    : openPglite({ dataDir: options.dataDir, countQueries });
 }

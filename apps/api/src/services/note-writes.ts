@@ -1,8 +1,9 @@
 import type { Mutation } from '@fannotes/contract';
 import { notes } from '@fannotes/db';
 import { applyChanges, type ApplyOutput, type ServerNote } from '@fannotes/sync-core';
-import { and, eq, getTableColumns, inArray, isNotNull, or, sql, type SQL } from 'drizzle-orm';
+import { and, eq, getTableColumns, isNotNull, or, sql, type SQL } from 'drizzle-orm';
 import { newNoteId, type FanWrite } from './fan-transaction.ts';
+import { textArray } from './raw-sql.ts';
 import type { NoteRow } from './serialize.ts';
 
 export interface NoteChanges {
@@ -26,6 +27,25 @@ export interface AppliedChanges {
  * changed note back in one upsert.
  */
 export async function applyNoteChanges(write: FanWrite, changes: NoteChanges): Promise<AppliedChanges> {
+  const decided = await decideNoteChanges(write, changes);
+  const rows = new Map(decided.own);
+  for (const row of await persist(write, decided.values)) rows.set(row.id, row);
+  return { output: decided.output, rows };
+}
+
+export interface DecidedChanges {
+  output: ApplyOutput;
+  /** The fan's notes that were loaded, as they were before this write. */
+  own: Map<string, NoteRow>;
+  /** The rows to write back: every created or changed note, in its new state. */
+  values: (typeof notes.$inferInsert)[];
+}
+
+/**
+ * Loads the notes the changes can touch (one statement) and lets sync-core decide what to write; the
+ * caller writes `values` back (applyNoteChanges, or the sync's closing statement).
+ */
+export async function decideNoteChanges(write: FanWrite, changes: NoteChanges): Promise<DecidedChanges> {
   const loaded = await loadScope(write, changes);
   const own = new Map<string, NoteRow>();
   const foreign = new Set<string>();
@@ -47,15 +67,15 @@ export async function applyNoteChanges(write: FanWrite, changes: NoteChanges): P
     newNoteId,
   });
   if (output.bumped) write.touched = true;
-  const rows = new Map(own);
-  for (const row of await persist(write, own, output)) rows.set(row.id, row);
-  return { output, rows };
+  return { output, own, values: rowsToWrite(write, own, output) };
 }
 
 async function loadScope(write: FanWrite, changes: NoteChanges): Promise<NoteRow[]> {
   const ids = [...new Set(changes.mutations.map((mutation) => mutation.noteId))];
   const conditions: SQL[] = [];
-  if (ids.length > 0) conditions.push(inArray(notes.id, ids));
+  // One array parameter, not one per id: the statement's text (and prepared plan) is the same for
+  // 1 or 100 mutations.
+  if (ids.length > 0) conditions.push(sql`${notes.id} = any(${textArray(ids)}::text[])`);
   if (changes.onlyFansSnapshot) {
     conditions.push(and(eq(notes.fanRowId, write.fan.id), isNotNull(notes.onlyFansNoteId))!);
   }
@@ -86,18 +106,13 @@ function toServerNote(row: NoteRow): ServerNote {
 
 const { id: _id, createdAt: _createdAt, createdBy: _createdBy, ...updatable } = getTableColumns(notes);
 // Every column but the identity ones takes the new value on conflict.
-const onConflictSet = Object.fromEntries(
+export const onConflictSet = Object.fromEntries(
   Object.entries(updatable).map(([key, column]) => [key, sql.raw(`excluded."${column.name}"`)]),
 ) as Record<string, SQL>;
 
-/** One upsert for every created or changed note; rows of another fan are never overwritten. */
-async function persist(
-  write: FanWrite,
-  before: Map<string, NoteRow>,
-  output: ApplyOutput,
-): Promise<NoteRow[]> {
-  if (output.changed.size === 0) return [];
-  const values = [...output.changed.values()].map((note): typeof notes.$inferInsert => {
+/** Every created or changed note in its new state, as the row to write. */
+function rowsToWrite(write: FanWrite, before: Map<string, NoteRow>, output: ApplyOutput) {
+  return [...output.changed.values()].map((note): typeof notes.$inferInsert => {
     const previous = before.get(note.id);
     const visible = note.version === write.version;
     return {
@@ -122,6 +137,11 @@ async function persist(
       updatedBy: visible || !previous ? write.userId : previous.updatedBy,
     };
   });
+}
+
+/** One upsert for every created or changed note; rows of another fan are never overwritten. */
+async function persist(write: FanWrite, values: (typeof notes.$inferInsert)[]): Promise<NoteRow[]> {
+  if (values.length === 0) return [];
   return write.tx
     .insert(notes)
     .values(values)

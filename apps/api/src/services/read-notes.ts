@@ -1,7 +1,8 @@
 import { MAX_NOTES_PER_SYNC, type Note } from '@fannotes/contract';
 import { notes, type Database, type Transaction } from '@fannotes/db';
 import { encodeCursor, sortNotes } from '@fannotes/sync-core';
-import { and, asc, eq, gt, isNull } from 'drizzle-orm';
+import { and, asc, eq, gt, is, isNull, sql, type SQL } from 'drizzle-orm';
+import { PgTransaction } from 'drizzle-orm/pg-core';
 import type { FanRow } from './authz.ts';
 import { toNote, type NoteRow } from './serialize.ts';
 
@@ -24,22 +25,80 @@ export interface NotesPage {
  */
 export async function readNotes(
   db: Database | Transaction,
-  fan: Pick<FanRow, 'id' | 'fanId' | 'version' | 'purgedThroughVersion'>,
+  fan: PageFan,
   since: number | null,
   limit = MAX_NOTES_PER_SYNC,
 ): Promise<NotesPage> {
-  const reset = since === null || since < fan.purgedThroughVersion || since > fan.version;
-  const from = reset ? 0 : since;
-  const rows = await db
-    .select()
-    .from(notes)
-    .where(
-      reset
-        ? and(eq(notes.fanRowId, fan.id), isNull(notes.deletedAt))
-        : and(eq(notes.fanRowId, fan.id), gt(notes.version, from)),
-    )
-    .orderBy(asc(notes.version), asc(notes.id))
-    .limit(limit + 1);
+  const reset = isReset(fan, since);
+  const queries = is(db, PgTransaction) ? undefined : pageQueries(db);
+  let rows: NoteRow[];
+  if (queries) {
+    rows = reset
+      ? await queries.live.execute({ fanRowId: fan.id, limit: limit + 1 })
+      : await queries.since.execute({ fanRowId: fan.id, since: since!, limit: limit + 1 });
+  } else {
+    rows = await db
+      .select()
+      .from(notes)
+      .where(
+        reset
+          ? and(eq(notes.fanRowId, fan.id), isNull(notes.deletedAt))
+          : and(eq(notes.fanRowId, fan.id), gt(notes.version, since!)),
+      )
+      .orderBy(asc(notes.version), asc(notes.id))
+      .limit(limit + 1);
+  }
+  return pageFromRows(db, fan, reset, rows, limit);
+}
+
+/** The page queries outside a transaction (the throttled read), built once per database. */
+const pageCache = new WeakMap<Database, ReturnType<typeof buildPageQueries>>();
+function pageQueries(db: Database) {
+  let queries = pageCache.get(db);
+  if (!queries) {
+    queries = buildPageQueries(db);
+    pageCache.set(db, queries);
+  }
+  return queries;
+}
+
+function buildPageQueries(db: Database) {
+  const page = (where: SQL | undefined, name: string) =>
+    db
+      .select()
+      .from(notes)
+      .where(where)
+      .orderBy(asc(notes.version), asc(notes.id))
+      .limit(sql.placeholder('limit'))
+      .prepare(name);
+  const fan = eq(notes.fanRowId, sql.placeholder('fanRowId'));
+  return {
+    live: page(and(fan, isNull(notes.deletedAt)), 'notes_live'),
+    since: page(and(fan, gt(notes.version, sql.placeholder('since'))), 'notes_since'),
+  };
+}
+
+type PageFan = Pick<FanRow, 'id' | 'fanId' | 'version' | 'purgedThroughVersion'>;
+
+/** Whether a read from `since` must be the full live set rather than a delta. */
+export function isReset(
+  fan: Pick<FanRow, 'version' | 'purgedThroughVersion'>,
+  since: number | null,
+): boolean {
+  return since === null || since < fan.purgedThroughVersion || since > fan.version;
+}
+
+/**
+ * The page from the rows of the page query (the fan's live notes, or its notes above the cursor,
+ * ordered by version and id, at most `limit + 1`), however that query was run.
+ */
+export async function pageFromRows(
+  db: Database | Transaction,
+  fan: PageFan,
+  reset: boolean,
+  rows: NoteRow[],
+  limit = MAX_NOTES_PER_SYNC,
+): Promise<NotesPage> {
   const cut = cutAtVersion(rows, limit);
   let page = cut.page;
   const more = cut.more;
@@ -60,9 +119,18 @@ export async function readNotes(
   }
   const last = page.at(-1);
   const cursorVersion = more && last ? last.version : Math.max(fan.version, last?.version ?? 0);
+  // Display order (sync-core's compareNotes), on epoch milliseconds: the same order as on the ISO
+  // strings, without parsing a date in every comparison.
+  const live: { isPinned: boolean; updatedAt: number; id: string; row: NoteRow }[] = [];
+  const deletedNoteIds: string[] = [];
+  for (const row of page) {
+    if (row.deletedAt === null) {
+      live.push({ isPinned: row.isPinned, updatedAt: row.updatedAt.getTime(), id: row.id, row });
+    } else deletedNoteIds.push(row.id);
+  }
   return {
-    notes: sortNotes(page.filter((row) => row.deletedAt === null).map((row) => toNote(row, fan.fanId))),
-    deletedNoteIds: page.filter((row) => row.deletedAt !== null).map((row) => row.id),
+    notes: sortNotes(live).map(({ row }): Note => toNote(row, fan.fanId)),
+    deletedNoteIds,
     cursor: encodeCursor(cursorVersion),
     reset,
     more,

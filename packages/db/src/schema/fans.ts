@@ -21,6 +21,11 @@ export const fans = pgTable(
     /** Tombstones at or below this version were purged: older cursors must reset. */
     purgedThroughVersion: bigint('purged_through_version', { mode: 'number' }).notNull().default(0),
     lastFullSyncAt: timestamp('last_full_sync_at', { withTimezone: true }),
+    /**
+     * A digest of the last OnlyFans snapshot merged: the same snapshot again (a replayed request, or
+     * OnlyFans unchanged) is not merged again, so a replay can never undo what happened since.
+     */
+    onlyFansSnapshotDigest: text('only_fans_snapshot_digest'),
     lastForcedSyncAt: timestamp('last_forced_sync_at', { withTimezone: true }),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull(),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull(),

@@ -1,0 +1,63 @@
+import type { Database, Transaction } from '@fannotes/db';
+import { getTableColumns, type SQL, type Table } from 'drizzle-orm';
+
+/**
+ * Helpers for the few hand-written statements of the sync hot path (see sync-statements.ts), which
+ * fold several steps into one round trip with CTEs. Their text never depends on how many rows or ids
+ * they carry (rows travel as one JSON parameter, ids as one array), so the driver prepares each once
+ * per connection and every later call is a single round trip.
+ */
+
+/** Rows of `db.execute`, whichever driver is underneath (postgres.js: an array; PGlite: `{ rows }`). */
+export async function executeRows(
+  db: Database | Transaction,
+  query: SQL,
+): Promise<Record<string, unknown>[]> {
+  const result: unknown = await db.execute(query);
+  if (Array.isArray(result)) return result as Record<string, unknown>[];
+  return (result as { rows: Record<string, unknown>[] }).rows;
+}
+
+/**
+ * A row of `table` from raw driver values keyed by column name (optionally prefixed), mapped exactly
+ * as drizzle maps its own selects (timestamps to Date, bigint to number). Null when the row's first
+ * column is null (the empty side of an outer join).
+ */
+export function decodeRow<T extends Table>(
+  table: T,
+  raw: Record<string, unknown>,
+  prefix = '',
+): T['$inferSelect'] | null {
+  const out: Record<string, unknown> = {};
+  let first = true;
+  for (const [key, column] of Object.entries(getTableColumns(table))) {
+    const value = raw[prefix + column.name];
+    if (first && (value === null || value === undefined)) return null;
+    first = false;
+    out[key] = value === null || value === undefined ? null : column.mapFromDriverValue(value);
+  }
+  return out;
+}
+
+/** A PostgreSQL text[] literal, for one `$n::text[]` parameter. */
+export function textArray(values: Iterable<string>): string {
+  const items = [...values].map((value) => `"${value.replace(/["\\]/g, '\\$&')}"`);
+  return `{${items.join(',')}}`;
+}
+
+/** `name type, ...` of every column of `table`, for `jsonb_to_recordset(...) as x(...)`. */
+export function recordsetColumns(table: Table): string {
+  return Object.values(getTableColumns(table))
+    .map((column) => `"${column.name}" ${column.getSQLType()}`)
+    .join(', ');
+}
+
+/** A row of `table` keyed by column name, for a JSON parameter (Dates become ISO strings). */
+export function toColumnNames<T extends Table>(table: T, row: T['$inferInsert']): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, column] of Object.entries(getTableColumns(table))) {
+    const value = (row as Record<string, unknown>)[key];
+    out[column.name] = value === undefined ? null : value;
+  }
+  return out;
+}

@@ -1,0 +1,82 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+export const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
+export const apiDir = fileURLToPath(new URL('../../apps/api', import.meta.url));
+export const benchDir = fileURLToPath(new URL('..', import.meta.url));
+
+export interface ServerProcess {
+  name: string;
+  url: string;
+  pid: number;
+  child: ChildProcess;
+  output: string[];
+  /** The highest resident set size seen so far, from the kernel (VmHWM), in bytes. */
+  peakRss: () => number;
+  stop: () => Promise<void>;
+}
+
+/**
+ * Starts a server as its own process (its RSS and CPU are its own) and resolves once it reports its
+ * port: the API's banner line, or the baseline's `listening` JSON line.
+ */
+export async function startServer(
+  name: string,
+  args: string[],
+  options: { cwd: string; env: Record<string, string>; timeoutMs?: number },
+): Promise<ServerProcess> {
+  const child = spawn(process.execPath, args, {
+    cwd: options.cwd,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const output: string[] = [];
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error(`${name} did not start in time:\n${output.join('')}`)),
+      options.timeoutMs ?? 90_000,
+    );
+    const onData = (chunk: Buffer) => {
+      const text = chunk.toString('utf8');
+      output.push(text);
+      if (output.length > 200) output.splice(0, output.length - 200);
+      const banner = /listening on http:\/\/[^:\s]+:(\d+)/.exec(text);
+      const json = /"msg":"listening","port":(\d+)/.exec(text);
+      const match = banner ?? json;
+      if (match) {
+        clearTimeout(timer);
+        resolve(Number(match[1]));
+      }
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      reject(new Error(`${name} exited (${code ?? signal}) before listening:\n${output.join('')}`));
+    });
+  });
+  const pid = child.pid!;
+  let peak = 0;
+  const peakRss = () => {
+    try {
+      const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+      const hwm = /VmHWM:\s+(\d+) kB/.exec(status);
+      if (hwm) peak = Math.max(peak, Number(hwm[1]) * 1024);
+    } catch {
+      // Not Linux, or the process is gone: keep what was seen.
+      peak = Math.max(peak, 0);
+    }
+    return peak;
+  };
+  const stop = async () => {
+    peakRss();
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+    await exited;
+    clearTimeout(timer);
+  };
+  return { name, url: `http://127.0.0.1:${port}`, pid, child, output, peakRss, stop };
+}

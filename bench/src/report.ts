@@ -1,0 +1,169 @@
+import { readFile, writeFile, mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { LoadResult } from './load.ts';
+import type { MicroResult } from './micro.ts';
+import { benchDir, repoRoot } from './processes.ts';
+
+interface Side {
+  rps: number;
+  p50: number;
+  p99: number;
+  conflicts: number;
+  failures: number;
+  runs: LoadResult[];
+}
+
+export interface ScenarioReport {
+  name: string;
+  title: string;
+  baselineQuery: string;
+  api: Side;
+  baseline: Side;
+  ratio: number;
+  halfLoad: { rate: number; p50: number; p99: number; conflicts: number; failures: number };
+  roundTrips: {
+    api: { median: number; max: number };
+    apiStatements: { median: number; max: number };
+    baseline: { median: number; max: number };
+    probeStatuses: number[];
+  };
+}
+
+export interface BenchReport {
+  date: string;
+  command: string;
+  machine: { cpu: string; cores: number; memoryGb: number; os: string; node: string };
+  database: { kind: 'postgres' | 'pglite'; version: string };
+  seed: { accounts: number; fans: number; notes: number; memberships: number; description: string };
+  settings: { durationSec: number; rounds: number; connections: number };
+  scenarios: ScenarioReport[];
+  peakRssMb: Record<string, number>;
+  micro: MicroResult[];
+  elapsedSec: number;
+  loadAverage: { before: number; after: number };
+  targets?: TargetResult[];
+}
+
+export interface TargetResult {
+  target: string;
+  value: string;
+  met: boolean;
+}
+
+const RATIO_TARGETS: Record<string, number> = { 'throttled-read': 0.6, 'full-sync': 0.4, 'push-1': 0.3 };
+const ROUND_TRIP_TARGETS: Record<string, number> = { 'throttled-read': 2, 'push-1': 6, 'push-100': 6 };
+
+export function evaluateTargets(report: BenchReport): TargetResult[] {
+  const out: TargetResult[] = [];
+  const byName = new Map(report.scenarios.map((scenario) => [scenario.name, scenario]));
+  for (const [name, target] of Object.entries(RATIO_TARGETS)) {
+    const scenario = byName.get(name);
+    if (!scenario) continue;
+    out.push({
+      target: `${scenario.title}: >= ${target}x the baseline's requests per second`,
+      value: `${scenario.ratio.toFixed(2)}x`,
+      met: scenario.ratio >= target,
+    });
+  }
+  for (const [name, target] of Object.entries(ROUND_TRIP_TARGETS)) {
+    const scenario = byName.get(name);
+    if (!scenario) continue;
+    out.push({
+      target: `${scenario.title}: <= ${target} database round trips`,
+      value: `${scenario.roundTrips.api.max}`,
+      met: scenario.roundTrips.api.max <= target,
+    });
+  }
+  for (const scenario of report.scenarios) {
+    out.push({
+      target: `${scenario.title}: p99 < 50 ms at half the measured maximum (${scenario.halfLoad.rate} rps)`,
+      value: `${scenario.halfLoad.p99} ms`,
+      met: scenario.halfLoad.p99 < 50,
+    });
+  }
+  const rss = Math.max(0, ...Object.values(report.peakRssMb));
+  out.push({
+    target: 'peak RSS of the API under load < 200 MB',
+    value: `${rss.toFixed(0)} MB`,
+    met: rss < 200,
+  });
+  const micro = report.micro.find((result) => result.name === 'merge-and-plan');
+  if (micro) {
+    out.push({
+      target: 'sync-core: merge and plan of 10,000 notes < 20 ms',
+      value: `${micro.medianMs.toFixed(1)} ms`,
+      met: micro.medianMs < 20,
+    });
+  }
+  return out;
+}
+
+const fmt = (n: number) => (n >= 100 ? n.toFixed(0) : n.toFixed(1));
+
+/** The markdown section docs/PERFORMANCE.md quotes: machine, date, database, command, tables. */
+export function renderReport(report: BenchReport): string {
+  report.targets = evaluateTargets(report);
+  const lines = [
+    `Run ${report.date.slice(0, 16).replace('T', ' ')} UTC on ${report.machine.cpu} (${report.machine.cores} cores, ` +
+      `${report.machine.memoryGb} GB), ${report.machine.os}, Node ${report.machine.node}; ` +
+      `database: ${report.database.kind === 'postgres' ? `PostgreSQL ${report.database.version}` : `embedded PGlite (PostgreSQL ${report.database.version})`}, ` +
+      `fresh and seeded with ${report.seed.description} (${report.seed.notes.toLocaleString('en')} notes). ` +
+      `Each run ${report.settings.durationSec} s over ${report.settings.connections} connections, ` +
+      `${report.settings.rounds} rounds alternating API and baseline, medians shown; whole run ${Math.round(report.elapsedSec)} s; ` +
+      `1-minute load average ${report.loadAverage.before.toFixed(1)} before, ${report.loadAverage.after.toFixed(1)} after.`,
+    '',
+    `Reproduce: \`${report.command}\``,
+    '',
+    '| scenario | ours req/s | baseline req/s | ours / baseline | ours p50 / p99 ms | baseline p50 / p99 ms | p99 at half load | DB round trips ours (statements) | baseline | 409 / failed |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+  ];
+  for (const s of report.scenarios) {
+    lines.push(
+      `| ${s.title} | ${fmt(s.api.rps)} | ${fmt(s.baseline.rps)} | ${s.ratio.toFixed(2)}x | ` +
+        `${s.api.p50} / ${s.api.p99} | ${s.baseline.p50} / ${s.baseline.p99} | ` +
+        `${s.halfLoad.p99} ms at ${s.halfLoad.rate} req/s | ${s.roundTrips.api.max} (${s.roundTrips.apiStatements.max}) | ` +
+        `${s.roundTrips.baseline.max} | ${s.api.conflicts + s.halfLoad.conflicts} / ${s.api.failures + s.halfLoad.failures} |`,
+    );
+  }
+  lines.push('', '| target | measured | met |', '| --- | ---: | :---: |');
+  for (const t of report.targets) lines.push(`| ${t.target} | ${t.value} | ${t.met ? 'yes' : '**no**'} |`);
+  lines.push('', '| sync-core micro-benchmark | median ms | slowest ms |', '| --- | ---: | ---: |');
+  for (const m of report.micro) {
+    lines.push(`| ${m.name}: ${m.what} | ${m.medianMs.toFixed(2)} | ${m.maxMs.toFixed(2)} |`);
+  }
+  lines.push(
+    '',
+    `Peak RSS (VmHWM) of each API process under load: ${Object.entries(report.peakRssMb)
+      .map(([name, mb]) => `${name} ${mb.toFixed(0)} MB`)
+      .join(', ')}.`,
+  );
+  return lines.join('\n');
+}
+
+const START = '<!-- bench:start -->';
+const END = '<!-- bench:end -->';
+
+/** Writes bench/results/<timestamp>.json and replaces the generated section of docs/PERFORMANCE.md. */
+export async function writeReport(report: BenchReport): Promise<string> {
+  const dir = join(benchDir, 'results');
+  await mkdir(dir, { recursive: true });
+  const file = join(dir, `${report.date.replace(/[:.]/g, '-')}.json`);
+  const table = renderReport(report);
+  await writeFile(file, `${JSON.stringify(report, null, 2)}\n`);
+  const docPath = join(repoRoot, 'docs', 'PERFORMANCE.md');
+  let doc: string;
+  try {
+    doc = await readFile(docPath, 'utf8');
+  } catch {
+    doc = `# Performance\n\n${START}\n${END}\n`;
+  }
+  const start = doc.indexOf(START);
+  const end = doc.indexOf(END);
+  const section = `${START}\n\n${table}\n\n${END}`;
+  doc =
+    start >= 0 && end > start
+      ? doc.slice(0, start) + section + doc.slice(end + END.length)
+      : `${doc}\n${section}\n`;
+  await writeFile(docPath, doc);
+  return file;
+}
