@@ -5,7 +5,16 @@ import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
   {
-    ignores: ['**/node_modules/', '**/.data/', '**/.turbo/', '**/dist/', '**/migrations/', 'bench/results/'],
+    ignores: [
+      '**/node_modules/',
+      '**/.data/',
+      '**/.turbo/',
+      '**/dist/',
+      '**/migrations/',
+      'bench/results/',
+      '**/.output/',
+      '**/.wxt/',
+    ],
   },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
@@ -25,7 +34,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['**/*.test.ts', '**/test/**/*.ts'],
+    files: ['**/*.test.ts', '**/test/**/*.ts', '**/e2e/**/*.ts'],
     rules: {
       '@typescript-eslint/no-non-null-assertion': 'off',
       '@typescript-eslint/no-unsafe-member-access': 'off',
@@ -40,5 +49,10 @@ export default tseslint.config(
   {
     files: ['**/*.js'],
     ...tseslint.configs.disableTypeChecked,
+  },
+  {
+    // The stand-in for OnlyFans' web app that the extension's end-to-end tests serve: browser code.
+    files: ['apps/extension/e2e/fixtures/**/*.js'],
+    languageOptions: { globals: { ...globals.browser } },
   },
 );

@@ -1,0 +1,82 @@
+import { browser } from 'wxt/browser';
+import type { ContentScriptContext } from 'wxt/utils/content-script-context';
+import { FanTracker } from '../utils/fan-tracker.ts';
+import {
+  isObserverMessage,
+  PANEL_SOURCE,
+  type PanelHello,
+  type Reply,
+  type PanelRequest,
+} from '../utils/messages.ts';
+import { KEYS, viewKey, type FanView, type OutboxEntry, type SyncStatus } from '../utils/model.ts';
+import { createPanel } from './panel.ts';
+
+/**
+ * Wires the panel to the page and the background: the observer's messages and the URL say which fan
+ * is shown; storage (written by the background) says what to show, at once from cache and again on
+ * every change; the panel's actions go to the background as requests.
+ */
+export function startPanel(ctx: ContentScriptContext): void {
+  const send = async (request: PanelRequest): Promise<Reply> => {
+    try {
+      return (
+        (await browser.runtime.sendMessage<PanelRequest, Reply | undefined>(request)) ?? {
+          ok: false,
+          error: 'No answer from the extension.',
+        }
+      );
+    } catch (error) {
+      return { ok: false, error: error instanceof Error ? error.message : String(error) };
+    }
+  };
+  const fanId = () => tracker.current?.fanId ?? '';
+  const panel = createPanel(document, {
+    save: (noteId, edit) => send({ type: 'note-save', fanId: fanId(), ...(noteId ? { noteId } : {}), edit }),
+    remove: (noteId) => send({ type: 'note-delete', fanId: fanId(), noteId }),
+    keep: (originalId, copyId, keep) =>
+      send({ type: 'conflict-keep', fanId: fanId(), originalId, copyId, keep }),
+    refresh: () => send({ type: 'refresh', fanId: fanId() }),
+    openOptions: () => send({ type: 'open-options' }),
+  });
+
+  let loads = 0;
+  const load = async () => {
+    const fan = tracker.current;
+    if (!fan) return panel.render(null);
+    const load = ++loads;
+    const items = await browser.storage.local.get([viewKey(fan.fanId), KEYS.outbox, KEYS.status]);
+    if (load !== loads || tracker.current?.fanId !== fan.fanId) return;
+    panel.render({
+      fan: tracker.current,
+      view: (items[viewKey(fan.fanId)] as FanView | undefined) ?? null,
+      outbox: (items[KEYS.outbox] as OutboxEntry[] | undefined) ?? [],
+      status: (items[KEYS.status] as SyncStatus | undefined) ?? null,
+    });
+  };
+
+  const tracker = new FanTracker('', (fan, creator) => {
+    void load();
+    if (fan) void send({ type: 'fan-open', fan, creator });
+  });
+
+  const onStorage = (changes: Record<string, unknown>, area: string) => {
+    const fan = tracker.current;
+    if (area !== 'local' || !fan) return;
+    if (viewKey(fan.fanId) in changes || KEYS.outbox in changes || KEYS.status in changes) void load();
+  };
+  browser.storage.onChanged.addListener(onStorage);
+  ctx.onInvalidated(() => {
+    browser.storage.onChanged.removeListener(onStorage);
+    panel.destroy();
+  });
+
+  ctx.addEventListener(window, 'message', (event: MessageEvent) => {
+    if (event.source !== window || event.origin !== location.origin || !isObserverMessage(event.data)) return;
+    tracker.observe(event.data);
+  });
+  window.postMessage({ source: PANEL_SOURCE, kind: 'hello' } satisfies PanelHello, location.origin);
+  // The observer reports navigations; this catches any it could not see.
+  ctx.setInterval(() => tracker.setHref(location.href), 1000);
+  tracker.setHref(location.href);
+  void load();
+}

@@ -1,0 +1,77 @@
+import type { AppRouter } from '@fannotes/api/router';
+import type { Account, Fan, SyncNotesData, SyncNotesInput, UpsertFanInput } from '@fannotes/contract';
+import { createTRPCClient, httpLink, TRPCClientError } from '@trpc/client';
+import { parseRetryAfter } from './backoff.ts';
+
+/** The calls the runner makes; the real one is tRPC over HTTP, tests pass a fake. */
+export interface SyncApi {
+  sync(input: SyncNotesInput): Promise<SyncNotesData>;
+  listAccounts(): Promise<Account[]>;
+  registerAccount(input: { onlyFansUserId: string; username: string }): Promise<Account>;
+  upsertFan(input: UpsertFanInput): Promise<Fan>;
+}
+
+/**
+ * Why a call failed, as the runner acts on it:
+ * - `offline`: no answer (network down, API stopped, DNS): retry with backoff;
+ * - `auth`: 401, the session is missing or expired: pause until the user signs in again;
+ * - `not-found`: 404, the fan (or account) is unknown: register it, then retry;
+ * - `retry`: 409, 429, 503 and 5xx: retry after `Retry-After` or with backoff;
+ * - `refused`: 400 or 403: retrying the same request cannot help; wait for the user.
+ */
+export interface ApiFailure {
+  kind: 'offline' | 'auth' | 'not-found' | 'retry' | 'refused';
+  /** The API's error code (`sync_in_progress`...), when it answered. */
+  code: string | null;
+  message: string;
+  retryAfterMs: number | null;
+}
+
+/** The typed tRPC client of `apiUrl`, authenticated with `getToken()` on every call. */
+export function createSyncApi(apiUrl: string, getToken: () => Promise<string | null>): SyncApi {
+  const client = createTRPCClient<AppRouter>({
+    links: [
+      httpLink({
+        url: `${apiUrl.replace(/\/+$/, '')}/trpc`,
+        headers: async () => {
+          const token = await getToken();
+          return token ? { authorization: `Bearer ${token}` } : {};
+        },
+      }),
+    ],
+  });
+  return {
+    sync: async (input) => (await client.notes.sync.mutate(input)).data,
+    listAccounts: async () => (await client.accounts.list.query()).data,
+    registerAccount: async (input) => (await client.accounts.register.mutate(input)).data,
+    upsertFan: async (input) => (await client.fans.upsert.mutate(input)).data,
+  };
+}
+
+/** Reads any error thrown by a `SyncApi` call. */
+export function classifyFailure(error: unknown, now: number): ApiFailure {
+  if (!(error instanceof TRPCClientError)) {
+    return { kind: 'offline', code: null, message: errorMessage(error), retryAfterMs: null };
+  }
+  const data = error.data as { code?: unknown; httpStatus?: unknown } | undefined;
+  const response = (error.meta as { response?: Response } | undefined)?.response;
+  const status = typeof data?.httpStatus === 'number' ? data.httpStatus : (response?.status ?? 0);
+  const code = typeof data?.code === 'string' ? data.code : null;
+  const retryAfterMs = parseRetryAfter(response?.headers.get('retry-after'), now);
+  const failure = (kind: ApiFailure['kind']): ApiFailure => ({
+    kind,
+    code,
+    message: error.message,
+    retryAfterMs,
+  });
+  // No HTTP status: the request never got an answer (fetch rejected).
+  if (status === 0) return { ...failure('offline'), message: errorMessage(error.cause ?? error) };
+  if (status === 401) return failure('auth');
+  if (status === 404) return failure('not-found');
+  if (status === 400 || status === 403 || status === 413 || status === 415) return failure('refused');
+  return failure('retry');
+}
+
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

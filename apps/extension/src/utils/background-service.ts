@@ -1,0 +1,95 @@
+import { defaultThrottlePolicy } from '@fannotes/sync-core';
+import { browser } from 'wxt/browser';
+import { createSyncApi } from './api-client.ts';
+import type { PanelRequest, Reply } from './messages.ts';
+import { KEYS } from './model.ts';
+import { Outbox } from './outbox.ts';
+import { handleRequest } from './requests.ts';
+import { SyncRunner, type Session } from './runner.ts';
+import { sessionFrom, tokenFromCookies } from './session.ts';
+import { loadSettings } from './settings.ts';
+import { store } from './store.ts';
+
+const ALARM = 'fannotes-sync';
+/** While the outbox is not empty, an alarm looks at it at least this often (the worker may be stopped). */
+const SAFETY_NET = 'fannotes-outbox';
+const SAFETY_NET_MINUTES = 1;
+
+/**
+ * The background service worker: owns every API call. Listeners are registered synchronously at start
+ * (an event that woke a stopped worker is delivered only to listeners present by then).
+ */
+export function startBackground(): void {
+  const outbox = new Outbox(store, () => crypto.randomUUID());
+
+  const session = async (): Promise<Session> => {
+    const settings = await loadSettings(store);
+    let token: string | null = settings.devToken.trim() || null;
+    if (!token && settings.appOrigin) {
+      try {
+        token = tokenFromCookies(await browser.cookies.getAll({ url: settings.appOrigin }));
+      } catch {
+        token = null; // No host permission for the app origin yet: the options page asks for it.
+      }
+    }
+    const hint = settings.appOrigin
+      ? `Sign in at ${settings.appOrigin}.`
+      : 'Set the sign-in web app (or paste a token) in the FanNotes options.';
+    return sessionFrom(token, Date.now(), hint);
+  };
+
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const runner: SyncRunner = new SyncRunner({
+    store,
+    outbox,
+    session,
+    api: async (token) => createSyncApi((await loadSettings(store)).apiUrl, () => Promise.resolve(token)),
+    viewKeys: async () =>
+      Object.keys(await browser.storage.local.get(null)).filter((key) => key.startsWith('view:')),
+    schedule: (at) => {
+      // A timer for short waits while the worker lives; the alarm for when it has been stopped.
+      clearTimeout(timer);
+      timer = setTimeout(() => void runner.pump(), Math.max(0, at - Date.now()));
+      void browser.alarms.create(ALARM, { when: Math.max(at, Date.now() + 1_000) });
+    },
+    now: () => Date.now(),
+    random: () => Math.random(),
+    policy: defaultThrottlePolicy,
+  });
+
+  browser.runtime.onMessage.addListener((message: unknown, _sender, sendResponse: (reply: Reply) => void) => {
+    if (typeof message !== 'object' || message === null || !('type' in message)) return false;
+    void handleRequest(
+      {
+        store,
+        outbox,
+        runner,
+        session,
+        openOptions: () => browser.runtime.openOptionsPage(),
+        now: () => Date.now(),
+      },
+      message as PanelRequest,
+    ).then(sendResponse);
+    return true;
+  });
+
+  browser.alarms.onAlarm.addListener((alarm) => {
+    if (alarm.name === ALARM || alarm.name === SAFETY_NET) void runner.pump();
+  });
+
+  // Signing in again (a new session cookie) or changing the options resumes a paused sync.
+  browser.cookies.onChanged.addListener(({ cookie }) => {
+    if (cookie.name.startsWith('sb-')) void runner.pump(true);
+  });
+  browser.storage.onChanged.addListener((changes, area) => {
+    if (area === 'local' && KEYS.settings in changes) void runner.pump(true);
+    if (area === 'local' && KEYS.outbox in changes) {
+      const pending = (changes[KEYS.outbox]?.newValue as unknown[] | undefined)?.length ?? 0;
+      if (pending > 0) void browser.alarms.create(SAFETY_NET, { periodInMinutes: SAFETY_NET_MINUTES });
+      else void browser.alarms.clear(SAFETY_NET);
+    }
+  });
+
+  // A worker (re)started with changes still pending sends them.
+  void runner.pump();
+}

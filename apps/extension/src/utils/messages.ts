@@ -1,0 +1,61 @@
+import type { DetectedFan } from './detect-fan.ts';
+import type { NoteEdit, OnlyFansCreator } from './model.ts';
+import type { ObservedUser } from './onlyfans-json.ts';
+
+/**
+ * Panel (isolated content script) -> background, over `runtime.sendMessage`. The background answers
+ * every request with a `Reply`; the panel learns the outcome of a sync from storage, not from replies.
+ */
+export type PanelRequest =
+  /** A fan's page is open: remember what OnlyFans shows about them and sync if the policy allows. */
+  | { type: 'fan-open'; fan: DetectedFan; creator: OnlyFansCreator | null }
+  /** Create a note (`noteId` absent) or change one. */
+  | { type: 'note-save'; fanId: string; noteId?: string; edit: NoteEdit }
+  | { type: 'note-delete'; fanId: string; noteId: string }
+  /** Of a note and its conflict copy, keep `keepId`'s text on the original and delete the copy. */
+  | { type: 'conflict-keep'; fanId: string; originalId: string; copyId: string; keep: 'original' | 'copy' }
+  /** The refresh button: a forced full sync. */
+  | { type: 'refresh'; fanId: string }
+  | { type: 'open-options' };
+
+export type Reply = { ok: true } | { ok: false; error: string };
+
+export const OBSERVER_SOURCE = 'fannotes-observer';
+export const PANEL_SOURCE = 'fannotes-panel';
+
+/**
+ * Main-world observer -> panel, over `window.postMessage`. The page can post these too, so the panel
+ * checks `event.source === window`, the origin and the shape, and trusts none of it beyond display and
+ * the fan's id: nothing here is a secret or a credential.
+ */
+export type ObserverMessage =
+  | { source: typeof OBSERVER_SOURCE; kind: 'users'; users: ObservedUser[]; me: ObservedUser | null }
+  | { source: typeof OBSERVER_SOURCE; kind: 'navigation'; href: string };
+
+/** Panel -> observer: send me everything you have seen so far (the two scripts start in either order). */
+export interface PanelHello {
+  source: typeof PANEL_SOURCE;
+  kind: 'hello';
+}
+
+export function isObserverMessage(data: unknown): data is ObserverMessage {
+  if (typeof data !== 'object' || data === null) return false;
+  const message = data as Record<string, unknown>;
+  if (message.source !== OBSERVER_SOURCE) return false;
+  if (message.kind === 'navigation') return typeof message.href === 'string';
+  if (message.kind !== 'users' || !Array.isArray(message.users)) return false;
+  const me = message.me;
+  return message.users.every(isUser) && (me === null || isUser(me));
+}
+
+function isUser(value: unknown): value is ObservedUser {
+  if (typeof value !== 'object' || value === null) return false;
+  const user = value as Record<string, unknown>;
+  return (
+    typeof user.id === 'string' &&
+    /^[1-9][0-9]{0,19}$/.test(user.id) &&
+    ['username', 'name', 'displayName', 'notice'].every(
+      (field) => user[field] === undefined || typeof user[field] === 'string',
+    )
+  );
+}

@@ -1,0 +1,136 @@
+import type { Mutation, Note, NoteType } from '@fannotes/contract';
+import type { FanSyncState } from '@fannotes/sync-core';
+
+/**
+ * Everything the extension keeps, in `browser.storage.local`. The background is the only writer;
+ * the panel reads these keys and re-renders on `storage.onChanged`, so a panel shows cached notes
+ * at once, even while the background worker is still starting.
+ *
+ *   settings        Settings
+ *   client          ClientState         (clientId and the mutation counter, per signed-in user)
+ *   outbox          OutboxEntry[]       (the signed-in user's unacknowledged mutations, in id order)
+ *   status          SyncStatus
+ *   retry           RetryState          (backoff, so a restarted worker keeps honouring it)
+ *   creator         OnlyFans creator last seen logged in ({ id, username })
+ *   accounts        { [creatorId]: accountId } for the signed-in user
+ *   view:<fanId>    FanView
+ */
+export const KEYS = {
+  settings: 'settings',
+  client: 'client',
+  outbox: 'outbox',
+  status: 'status',
+  retry: 'retry',
+  creator: 'creator',
+  accounts: 'accounts',
+} as const;
+
+export const viewKey = (fanId: string) => `view:${fanId}`;
+
+export interface Settings {
+  /** Base URL of the FanNotes API, e.g. `https://api.example.com` (no trailing slash). */
+  apiUrl: string;
+  /** The web app whose Supabase session cookie signs the extension in, e.g. `https://app.example.com`. */
+  appOrigin: string;
+  /** A pasted access token (development); used instead of the cookie when set. */
+  devToken: string;
+}
+
+export const defaultSettings: Settings = {
+  apiUrl: 'http://localhost:3000',
+  appOrigin: '',
+  devToken: '',
+};
+
+export interface ClientState {
+  /** The JWT `sub` this client id belongs to: the API refuses a client id of another user. */
+  userId: string;
+  clientId: string;
+  /** The id the next mutation gets; ids count 1, 2, 3... per client id. */
+  nextMutationId: number;
+}
+
+export interface OutboxEntry {
+  fanId: string;
+  mutation: Mutation;
+  /** Epoch ms: shown as the pending note's time, and orders it among the others. */
+  enqueuedAt: number;
+}
+
+export interface OnlyFansCreator {
+  id: string;
+  username?: string;
+}
+
+/** One fan's notes as the server last told us, and what the extension needs to sync them. */
+export interface FanView {
+  fanId: string;
+  accountId: string | null;
+  username: string | null;
+  name: string | null;
+  /** OnlyFans' note on the fan as last observed; null while unknown. */
+  notice: string | null;
+  /** The `notice` the server last accepted as the OnlyFans snapshot; null when never sent. */
+  sentNotice: string | null;
+  /** Live notes, server state only (pending changes are in the outbox and overlaid by the panel). */
+  notes: Note[];
+  cursor: string | null;
+  /** When this extension last ran a full sync of the fan: planSync's input. */
+  sync: FanSyncState;
+  /** ISO time of the last successful answer about this fan. */
+  syncedAt: string | null;
+  /** Why the last sync of this fan failed, for the panel; null after a success. */
+  error: string | null;
+  /** Mutations the server refused (a stale delete, for instance), to tell the user once. */
+  rejected: { noteId: string; reason: string }[];
+}
+
+export function emptyView(fanId: string): FanView {
+  return {
+    fanId,
+    accountId: null,
+    username: null,
+    name: null,
+    notice: null,
+    sentNotice: null,
+    notes: [],
+    cursor: null,
+    sync: { lastFullSyncAt: null, lastForcedSyncAt: null },
+    syncedAt: null,
+    error: null,
+    rejected: [],
+  };
+}
+
+/**
+ *   idle ──request──> syncing ──ok──> idle (synced, or pending > 0 while draining)
+ *                        │──network──> offline   (retry by alarm, with backoff)
+ *                        │──401──────> signed-out (no retry until the session changes)
+ *                        └──other────> error      (409/429/503/5xx retry; 403/400 wait for the user)
+ */
+export type SyncState = 'idle' | 'syncing' | 'offline' | 'signed-out' | 'error';
+
+export interface SyncStatus {
+  state: SyncState;
+  /** Why, for offline, signed-out and error. */
+  message: string | null;
+  /** Epoch ms of the next automatic attempt, when one is scheduled. */
+  retryAt: number | null;
+}
+
+export interface RetryState {
+  /** Failed attempts in a row. */
+  attempt: number;
+  /** Epoch ms before which no automatic attempt runs. */
+  notBefore: number;
+  /** A wait the server asked for (Retry-After): user actions do not skip it. */
+  serverAsked: boolean;
+}
+
+/** What the panel may ask the background to write; the background turns it into a mutation. */
+export interface NoteEdit {
+  content?: string;
+  type?: NoteType;
+  color?: string | null;
+  isPinned?: boolean;
+}

@@ -1,0 +1,109 @@
+import { beforeEach, describe, expect, test } from 'vitest';
+import { fakeBrowser } from 'wxt/testing';
+import { FAN, USER, noteId } from '../test/helpers.ts';
+import { validateMutation } from './edits.ts';
+import { KEYS, type OutboxEntry } from './model.ts';
+import { Outbox, nextBatch } from './outbox.ts';
+import { store } from './store.ts';
+
+const OTHER_USER = '22222222-2222-4222-8222-222222222222';
+let ids = 0;
+const outbox = () => new Outbox(store, () => `00000000-0000-4000-8000-00000000000${++ids}`);
+const upsert = (n: number, content = `note ${n}`) => ({
+  op: 'upsert' as const,
+  noteId: noteId(n),
+  baseVersion: 0,
+  note: { content },
+});
+
+beforeEach(() => {
+  fakeBrowser.reset();
+  ids = 0;
+});
+
+describe('Outbox', () => {
+  test('a mutation is in storage, with the advanced counter, when enqueue resolves', async () => {
+    await outbox().enqueue(USER, FAN, upsert(1), 1000);
+    const stored = await fakeBrowser.storage.local.get([KEYS.outbox, KEYS.client]);
+    expect(stored[KEYS.client]).toEqual({
+      userId: USER,
+      clientId: '00000000-0000-4000-8000-000000000001',
+      nextMutationId: 2,
+    });
+    expect(stored[KEYS.outbox]).toEqual([
+      { fanId: FAN, enqueuedAt: 1000, mutation: { id: 1, ...upsert(1) } },
+    ]);
+  });
+
+  test('ids count 1, 2, 3 across fans, survive a restarted worker and are never reused', async () => {
+    const first = outbox();
+    await first.enqueue(USER, FAN, upsert(1), 0);
+    await first.enqueue(USER, '200', upsert(2), 0);
+    await first.acknowledge(2);
+    // A new worker: a new Outbox object over the same storage.
+    const second = outbox();
+    const entry = await second.enqueue(USER, FAN, upsert(3), 0);
+    expect(entry.mutation.id).toBe(3);
+    expect((await second.client(USER)).clientId).toBe('00000000-0000-4000-8000-000000000001');
+  });
+
+  test('concurrent enqueues get distinct ids and none is lost', async () => {
+    const box = outbox();
+    await Promise.all([1, 2, 3, 4, 5].map((n) => box.enqueue(USER, FAN, upsert(n), n)));
+    expect((await box.entries()).map((e) => e.mutation.id)).toEqual([1, 2, 3, 4, 5]);
+  });
+
+  test('acknowledge drops exactly the ids at or below lastMutationId', async () => {
+    const box = outbox();
+    for (const n of [1, 2, 3]) await box.enqueue(USER, FAN, upsert(n), 0);
+    expect((await box.acknowledge(2)).map((e) => e.mutation.id)).toEqual([3]);
+    expect((await box.acknowledge(2)).map((e) => e.mutation.id)).toEqual([3]);
+  });
+
+  test('an invalid mutation is refused before it is stored, so it can never block the outbox', async () => {
+    const box = outbox();
+    await expect(box.enqueue(USER, FAN, upsert(1, '   '), 0, validateMutation)).rejects.toThrow(
+      'content must not be empty',
+    );
+    expect(await box.entries()).toEqual([]);
+    const entry = await box.enqueue(
+      USER,
+      FAN,
+      { ...upsert(2, '  trimmed '), note: { content: '  trimmed ', color: '#aabbcc' } },
+      0,
+      validateMutation,
+    );
+    expect(entry.mutation).toMatchObject({ id: 1, note: { content: 'trimmed', color: '#AABBCC' } });
+  });
+
+  test("another user's sign-in parks the previous client and outbox; they come back with that user", async () => {
+    const box = outbox();
+    await box.enqueue(USER, FAN, upsert(1), 0);
+    await box.enqueue(OTHER_USER, FAN, upsert(2), 0);
+    expect((await box.entries()).map((e) => [e.mutation.id, e.mutation.noteId])).toEqual([[1, noteId(2)]]);
+    const back = await box.client(USER);
+    expect(back).toMatchObject({ userId: USER, nextMutationId: 2 });
+    expect((await box.entries()).map((e) => e.mutation.noteId)).toEqual([noteId(1)]);
+  });
+});
+
+describe('nextBatch', () => {
+  const entry = (id: number, fanId: string): OutboxEntry => ({
+    fanId,
+    enqueuedAt: 0,
+    mutation: { id, ...upsert(id) },
+  });
+
+  test("takes the head fan's run, stopping at another fan", () => {
+    expect(nextBatch([entry(1, 'a'), entry(2, 'a'), entry(3, 'b'), entry(4, 'a')])).toEqual({
+      fanId: 'a',
+      mutations: [entry(1, 'a').mutation, entry(2, 'a').mutation],
+    });
+    expect(nextBatch([])).toBeNull();
+  });
+
+  test('at most 100 mutations per request', () => {
+    const many = Array.from({ length: 150 }, (_, i) => entry(i + 1, 'a'));
+    expect(nextBatch(many)!.mutations).toHaveLength(100);
+  });
+});

@@ -1,0 +1,102 @@
+import { beforeEach, expect, test, vi } from 'vitest';
+import { fakeBrowser } from 'wxt/testing';
+import { FAN, USER, fakeJwt, note, noteId } from '../test/helpers.ts';
+import { KEYS, emptyView, viewKey } from './model.ts';
+import { Outbox } from './outbox.ts';
+import { handleRequest, type RequestDeps } from './requests.ts';
+import type { Session } from './runner.ts';
+import { store } from './store.ts';
+import { readView } from './views.ts';
+
+function deps(session: Session) {
+  const runner = { request: vi.fn(() => Promise.resolve()), pump: vi.fn(() => Promise.resolve()) };
+  const outbox = new Outbox(store, () => '00000000-0000-4000-8000-000000000001');
+  const value: RequestDeps = {
+    store,
+    outbox,
+    runner,
+    session: () => Promise.resolve(session),
+    openOptions: () => Promise.resolve(),
+    now: () => 1000,
+  };
+  return { ...value, runner };
+}
+
+beforeEach(() => fakeBrowser.reset());
+
+test('opening a fan records what OnlyFans shows (keeping what this message lacks) and asks for a sync', async () => {
+  const d = deps({ ok: true, token: fakeJwt({}), userId: USER });
+  await store.set({ [viewKey(FAN)]: { ...emptyView(FAN), notice: 'known before' } });
+  const reply = await handleRequest(d, {
+    type: 'fan-open',
+    fan: { fanId: FAN, username: 'sam', name: 'Sam' },
+    creator: { id: '900001', username: 'creator_jane' },
+  });
+  expect(reply).toEqual({ ok: true });
+  expect(await readView(store, FAN)).toMatchObject({ username: 'sam', name: 'Sam', notice: 'known before' });
+  expect(await store.get(KEYS.creator)).toEqual({ id: '900001', username: 'creator_jane' });
+  expect(d.runner.request).toHaveBeenCalledWith(FAN);
+});
+
+test('an edit is in the outbox when the reply says ok, then a sync is started', async () => {
+  const d = deps({ ok: true, token: 't', userId: USER });
+  await store.set({ [viewKey(FAN)]: { ...emptyView(FAN), notes: [note(noteId(1), { version: 3 })] } });
+  expect(
+    await handleRequest(d, { type: 'note-save', fanId: FAN, noteId: noteId(1), edit: { isPinned: true } }),
+  ).toEqual({ ok: true });
+  expect((await d.outbox.entries()).map((e) => e.mutation)).toEqual([
+    {
+      id: 1,
+      op: 'upsert',
+      noteId: noteId(1),
+      baseVersion: 3,
+      note: { isPinned: true },
+    },
+  ]);
+  expect(d.runner.pump).toHaveBeenCalledWith(true);
+});
+
+test('signed out with an expired session: edits are still kept, for the user who made them', async () => {
+  const d = deps({ ok: false, message: 'expired', userId: USER });
+  expect(
+    await handleRequest(d, { type: 'note-save', fanId: FAN, edit: { content: 'offline and expired' } }),
+  ).toEqual({ ok: true });
+  expect(await d.outbox.entries()).toHaveLength(1);
+});
+
+test('never signed in: the edit is refused with a reason, and invalid text is refused too', async () => {
+  const d = deps({ ok: false, message: 'sign in', userId: null });
+  expect(await handleRequest(d, { type: 'note-save', fanId: FAN, edit: { content: 'x' } })).toEqual({
+    ok: false,
+    error: 'Sign in to FanNotes first (see the extension options).',
+  });
+  const signedIn = deps({ ok: true, token: 't', userId: USER });
+  expect(await handleRequest(signedIn, { type: 'note-save', fanId: FAN, edit: { content: '   ' } })).toEqual({
+    ok: false,
+    error: 'content must not be empty',
+  });
+});
+
+test('keeping the conflicting copy writes its text onto the original and deletes the copy', async () => {
+  const d = deps({ ok: true, token: 't', userId: USER });
+  await store.set({
+    [viewKey(FAN)]: {
+      ...emptyView(FAN),
+      notes: [
+        note(noteId(1), { content: 'theirs', version: 5 }),
+        note(noteId(2), { content: 'mine', conflictOf: noteId(1), version: 5 }),
+      ],
+    },
+  });
+  await handleRequest(d, {
+    type: 'conflict-keep',
+    fanId: FAN,
+    originalId: noteId(1),
+    copyId: noteId(2),
+    keep: 'copy',
+  });
+  expect((await d.outbox.entries()).map((e) => e.mutation)).toEqual([
+    { id: 1, op: 'upsert', noteId: noteId(1), baseVersion: 5, note: { content: 'mine' } },
+    { id: 2, op: 'delete', noteId: noteId(2), baseVersion: 5 },
+  ]);
+});

@@ -1,0 +1,406 @@
+import type { Account, SyncNotesData, SyncNotesInput, UpsertFanInput } from '@fannotes/contract';
+import { defaultThrottlePolicy } from '@fannotes/sync-core';
+import { beforeEach, describe, expect, test, vi } from 'vitest';
+import { fakeBrowser } from 'wxt/testing';
+import type { SyncApi } from './api-client.ts';
+import {
+  KEYS,
+  emptyView,
+  viewKey,
+  type FanView,
+  type OutboxEntry,
+  type RetryState,
+  type SyncStatus,
+} from './model.ts';
+import { Outbox } from './outbox.ts';
+import { SyncRunner, type Session } from './runner.ts';
+import { store } from './store.ts';
+import { updateView } from './views.ts';
+import { ACCOUNT, FAN, USER, apiError, note, noteId, syncData } from '../test/helpers.ts';
+
+const T0 = Date.parse('2026-01-01T00:00:00Z');
+
+/** A runner on WXT's fake browser storage, a fake clock and a scripted API. */
+function setup(options: { session?: Session } = {}) {
+  let now = T0;
+  const calls: SyncNotesInput[] = [];
+  const answers: ((input: SyncNotesInput) => SyncNotesData)[] = [];
+  const sync = vi.fn(async (input: SyncNotesInput) => {
+    calls.push(structuredClone(input));
+    await Promise.resolve(); // an answer arrives later, as over the network
+    const answer = answers.shift();
+    if (!answer) throw new Error('unexpected sync call');
+    return answer(input);
+  });
+  const listAccounts = vi.fn((): Promise<Account[]> => Promise.resolve([]));
+  const registerAccount = vi.fn((input: { onlyFansUserId: string; username: string }) =>
+    Promise.resolve({
+      id: ACCOUNT,
+      ...input,
+      role: 'owner' as const,
+      createdAt: new Date(now).toISOString(),
+    }),
+  );
+  const upsertFan = vi.fn((input: UpsertFanInput) =>
+    Promise.resolve({ ...input, username: null, name: null, createdAt: '', updatedAt: '' }),
+  );
+  const api: SyncApi = { sync, listAccounts, registerAccount, upsertFan };
+  const scheduled: number[] = [];
+  let clientIds = 0;
+  const outbox = new Outbox(store, () => `00000000-0000-4000-8000-00000000000${++clientIds}`);
+  const session = options.session ?? { ok: true as const, token: 'token', userId: USER };
+  const runner = new SyncRunner({
+    store,
+    outbox,
+    session: () => Promise.resolve(session),
+    api: () => Promise.resolve(api),
+    viewKeys: async () =>
+      Object.keys(await fakeBrowser.storage.local.get(null)).filter((k) => k.startsWith('view:')),
+    schedule: (at) => scheduled.push(at),
+    now: () => now,
+    random: () => 0.5,
+    policy: defaultThrottlePolicy,
+  });
+  return {
+    runner,
+    outbox,
+    api: { listAccounts, registerAccount, upsertFan },
+    calls,
+    scheduled,
+    /** Queue the next answers of `notes.sync`: data, or a thrown error. */
+    answer: (...next: (Partial<SyncNotesData> | Error | ((input: SyncNotesInput) => SyncNotesData))[]) => {
+      for (const item of next) {
+        answers.push((input) => {
+          if (item instanceof Error) throw item;
+          return typeof item === 'function' ? item(input) : syncData(item);
+        });
+      }
+    },
+    advance: (ms: number) => (now += ms),
+    view: async () => (await store.get<FanView>(viewKey(FAN)))!,
+    status: async () => (await store.get<SyncStatus>(KEYS.status))!,
+    retry: async () => store.get<RetryState>(KEYS.retry),
+    enqueueUpsert: (id: string, content: string, fanId = FAN) =>
+      outbox.enqueue(USER, fanId, { op: 'upsert', noteId: id, baseVersion: 0, note: { content } }, now),
+  };
+}
+
+beforeEach(() => {
+  fakeBrowser.reset();
+});
+
+describe('pulls', () => {
+  test('the first open of a fan syncs it and caches the notes', async () => {
+    const t = setup();
+    t.answer({ notes: [note(noteId(1))], cursor: 'v1.3' });
+    await t.runner.request(FAN);
+    expect(t.calls).toEqual([{ fanId: FAN, force: false, clientId: '00000000-0000-4000-8000-000000000001' }]);
+    const view = await t.view();
+    expect(view.notes.map((n) => n.id)).toEqual([noteId(1)]);
+    expect(view.cursor).toBe('v1.3');
+    expect(view.accountId).toBe(ACCOUNT);
+    expect(await t.status()).toEqual({ state: 'idle', message: null, retryAt: null });
+  });
+
+  test('reopening within the throttle interval makes no call; after it, a delta from the cursor', async () => {
+    const t = setup();
+    t.answer({ notes: [note(noteId(1)), note(noteId(2))], cursor: 'v1.3' });
+    await t.runner.request(FAN);
+    t.advance(defaultThrottlePolicy.minIntervalMs - 1);
+    await t.runner.request(FAN);
+    expect(t.calls).toHaveLength(1);
+
+    t.advance(1);
+    t.answer({
+      reset: false,
+      notes: [note(noteId(3), { version: 4 })],
+      deletedNoteIds: [noteId(1)],
+      cursor: 'v1.4',
+    });
+    await t.runner.request(FAN);
+    expect(t.calls[1]).toMatchObject({ cursor: 'v1.3' });
+    expect((await t.view()).notes.map((n) => n.id).sort()).toEqual([noteId(2), noteId(3)]);
+  });
+
+  test('a forced refresh inside the force floor waits for it instead of calling', async () => {
+    const t = setup();
+    t.answer({}, {});
+    await t.runner.request(FAN, true);
+    t.advance(1_000);
+    await t.runner.request(FAN, true);
+    expect(t.calls).toHaveLength(1);
+    expect(t.scheduled).toEqual([T0 + defaultThrottlePolicy.forceFloorMs]);
+    t.advance(defaultThrottlePolicy.forceFloorMs);
+    await t.runner.pump();
+    expect(t.calls.map((call) => call.force)).toEqual([true, true]);
+  });
+
+  test("the fan's OnlyFans note is sent once, then only when it changes; a cleared one as []", async () => {
+    const t = setup();
+    await store.set({ [viewKey(FAN)]: { ...emptyView(FAN), notice: '  VIP, birthday 14 May ' } });
+    t.answer({}, {}, {});
+    await t.runner.request(FAN);
+    expect(t.calls[0]!.onlyFansNotes).toEqual([{ onlyFansNoteId: FAN, content: 'VIP, birthday 14 May' }]);
+
+    t.advance(defaultThrottlePolicy.minIntervalMs);
+    await t.runner.request(FAN);
+    expect(t.calls[1]!.onlyFansNotes).toBeUndefined();
+
+    await store.set({ [viewKey(FAN)]: { ...(await t.view()), notice: '' } });
+    await t.runner.request(FAN);
+    // A change of the snapshot is a change: sent at once, whatever the throttle says.
+    expect(t.calls[2]!.onlyFansNotes).toEqual([]);
+  });
+
+  test('what the panel learns about the fan during a sync survives the sync (regression: notice lost)', async () => {
+    const t = setup();
+    t.answer(() => {
+      // The panel reports OnlyFans' note while this request is in flight.
+      void updateView(store, FAN, (view) => ({ ...view, notice: 'Learnt meanwhile' }));
+      return syncData({ notes: [note(noteId(1))] });
+    }, {});
+    await t.runner.request(FAN);
+    expect((await t.view()).notice).toBe('Learnt meanwhile');
+    await t.runner.request(FAN);
+    expect(t.calls[1]!.onlyFansNotes).toEqual([{ onlyFansNoteId: FAN, content: 'Learnt meanwhile' }]);
+  });
+
+  test('a delta cut at the page limit is read on from its cursor in the same run', async () => {
+    const t = setup();
+    t.answer(
+      { notes: [note(noteId(1))], cursor: 'v1.1', more: true },
+      { reset: false, notes: [note(noteId(2))], cursor: 'v1.2' },
+    );
+    await t.runner.request(FAN);
+    expect(t.calls[1]).toEqual({ fanId: FAN, cursor: 'v1.1', accountId: ACCOUNT });
+    expect((await t.view()).notes).toHaveLength(2);
+  });
+});
+
+describe('the outbox', () => {
+  test('pending mutations go with the next sync and leave once lastMutationId covers them', async () => {
+    const t = setup();
+    await t.enqueueUpsert(noteId(1), 'first');
+    await t.enqueueUpsert(noteId(2), 'second');
+    t.answer((input) =>
+      syncData({
+        notes: input.mutations!.map((m) =>
+          note(m.noteId, { content: m.op === 'upsert' ? m.note.content : '' }),
+        ),
+        lastMutationId: 2,
+        results: input.mutations!.map((m) => ({ id: m.id, noteId: m.noteId, status: 'applied' as const })),
+      }),
+    );
+    await t.runner.pump(true);
+    expect(t.calls[0]!.mutations!.map((m) => m.id)).toEqual([1, 2]);
+    expect(await t.outbox.entries()).toEqual([]);
+    expect((await t.view()).notes.map((n) => n.content).sort()).toEqual(['first', 'second']);
+  });
+
+  test('drains from the head, one fan at a time, so mutation ids reach the server in order', async () => {
+    const t = setup();
+    await t.enqueueUpsert(noteId(1), 'a1');
+    await t.enqueueUpsert(noteId(2), 'b1', '200');
+    await t.enqueueUpsert(noteId(3), 'a2');
+    const ack = (input: SyncNotesInput) => syncData({ lastMutationId: input.mutations!.at(-1)!.id });
+    t.answer(ack, ack, ack);
+    await t.runner.pump(true);
+    expect(t.calls.map((c) => [c.fanId, c.mutations!.map((m) => m.id)])).toEqual([
+      [FAN, [1]],
+      ['200', [2]],
+      [FAN, [3]],
+    ]);
+  });
+
+  test('a fan opened while others have pending changes is pulled without sending them out of order', async () => {
+    const t = setup();
+    await t.enqueueUpsert(noteId(1), 'about another fan', '200');
+    t.answer({}, (input) => syncData({ lastMutationId: input.mutations!.at(-1)!.id }));
+    await t.runner.request(FAN);
+    expect(t.calls.map((c) => [c.fanId, c.mutations?.length ?? 0])).toEqual([
+      [FAN, 0],
+      ['200', 1],
+    ]);
+  });
+
+  test('a lost response is resent with the same ids (the server answers duplicate)', async () => {
+    const t = setup();
+    await t.enqueueUpsert(noteId(1), 'once');
+    t.answer(apiError(0, 'network'));
+    await t.runner.pump(true);
+    expect(await t.outbox.entries()).toHaveLength(1);
+    t.answer({ lastMutationId: 1, results: [{ id: 1, noteId: noteId(1), status: 'duplicate' }] });
+    await t.runner.pump(true);
+    expect(t.calls.map((c) => c.mutations!.map((m) => m.id))).toEqual([[1], [1]]);
+    expect(await t.outbox.entries()).toEqual([]);
+  });
+
+  test('a server that does not take the head is not asked again in a loop', async () => {
+    const t = setup();
+    await t.enqueueUpsert(noteId(1), 'stuck');
+    t.answer({ lastMutationId: 0 });
+    await t.runner.pump(true);
+    expect(t.calls).toHaveLength(1);
+    expect(await t.status()).toMatchObject({ state: 'error' });
+    expect(await t.outbox.entries()).toHaveLength(1);
+  });
+
+  test('a rejected mutation is reported on the fan and still leaves the outbox', async () => {
+    const t = setup();
+    await t.enqueueUpsert(noteId(1), 'x');
+    t.answer({
+      lastMutationId: 1,
+      results: [{ id: 1, noteId: noteId(1), status: 'rejected', reason: 'note was edited' }],
+    });
+    await t.runner.pump(true);
+    expect((await t.view()).rejected).toEqual([{ noteId: noteId(1), reason: 'note was edited' }]);
+    expect(await t.outbox.entries()).toEqual([]);
+  });
+});
+
+describe('failures', () => {
+  test('offline: the outbox stays, the status says so, and a retry is scheduled with backoff', async () => {
+    const t = setup();
+    await t.enqueueUpsert(noteId(1), 'while offline');
+    t.answer(apiError(0, 'network'));
+    await t.runner.pump(true);
+    const status = await t.status();
+    expect(status.state).toBe('offline');
+    // Attempt 1: between 0.5 and 1 s (random 0.5 -> 750 ms).
+    expect(t.scheduled).toEqual([T0 + 750]);
+    expect(status.retryAt).toBe(T0 + 750);
+    expect(await t.outbox.entries()).toHaveLength(1);
+
+    // The alarm fires early: nothing is sent before the backoff is over.
+    await t.runner.pump();
+    expect(t.calls).toHaveLength(1);
+
+    t.advance(750);
+    t.answer(apiError(0, 'network'));
+    await t.runner.pump();
+    expect(await t.retry()).toMatchObject({ attempt: 2, notBefore: T0 + 750 + 1500 });
+
+    t.advance(1500);
+    t.answer({ lastMutationId: 1 });
+    await t.runner.pump();
+    expect(await t.outbox.entries()).toEqual([]);
+    expect(await t.retry()).toBeUndefined();
+    expect((await t.status()).state).toBe('idle');
+  });
+
+  test.each([
+    [409, 'sync_in_progress'],
+    [429, 'rate_limit_exceeded'],
+    [503, 'service_unavailable'],
+  ])('%i honours Retry-After, even for a user action', async (status, code) => {
+    const t = setup();
+    t.answer(apiError(status, code, { 'retry-after': '7' }));
+    await t.runner.request(FAN);
+    // 7 s plus up to 20 % jitter (at most 1 s): random 0.5 -> 500 ms.
+    expect(t.scheduled).toEqual([T0 + 7_500]);
+    expect(await t.status()).toMatchObject({ state: 'error', message: `${code} happened` });
+
+    t.advance(7_000);
+    await t.runner.request(FAN, true);
+    expect(t.calls).toHaveLength(1);
+    t.advance(500);
+    t.answer({});
+    await t.runner.pump();
+    expect(t.calls).toHaveLength(2);
+  });
+
+  test('a user action retries at once after a network failure', async () => {
+    const t = setup();
+    t.answer(apiError(0, 'network'), {});
+    await t.runner.request(FAN);
+    await t.runner.request(FAN);
+    expect(t.calls).toHaveLength(2);
+  });
+
+  test('an expired session pauses sync and keeps the outbox until the user signs in again', async () => {
+    const t = setup();
+    await t.enqueueUpsert(noteId(1), 'keep me');
+    t.answer(apiError(401, 'authentication_required'));
+    await t.runner.pump(true);
+    expect(await t.status()).toMatchObject({ state: 'signed-out' });
+    expect(t.scheduled).toEqual([]);
+    expect(await t.outbox.entries()).toHaveLength(1);
+  });
+
+  test('signed out: no call at all, and the status says why', async () => {
+    const t = setup({ session: { ok: false, message: 'Sign in at https://app.example.com.', userId: null } });
+    await t.runner.request(FAN);
+    expect(t.calls).toEqual([]);
+    expect(await t.status()).toEqual({
+      state: 'signed-out',
+      message: 'Sign in at https://app.example.com.',
+      retryAt: null,
+    });
+  });
+
+  test("an unknown fan is registered under the creator's account, then synced", async () => {
+    const t = setup();
+    await store.set({
+      [KEYS.creator]: { id: '900001', username: 'creator' },
+      [viewKey(FAN)]: { ...emptyView(FAN), username: 'sam', name: 'Sam' },
+    });
+    t.answer(apiError(404, 'resource_not_found'), { notes: [] });
+    await t.runner.request(FAN);
+    expect(t.api.listAccounts).toHaveBeenCalledOnce();
+    expect(t.api.registerAccount).toHaveBeenCalledWith({ onlyFansUserId: '900001', username: 'creator' });
+    expect(t.api.upsertFan).toHaveBeenCalledWith({
+      accountId: ACCOUNT,
+      fanId: FAN,
+      username: 'sam',
+      name: 'Sam',
+    });
+    expect(t.calls[1]).toMatchObject({ fanId: FAN, accountId: ACCOUNT });
+    expect(await store.get(KEYS.accounts)).toEqual({ '900001': ACCOUNT });
+    expect((await t.status()).state).toBe('idle');
+  });
+
+  test('an existing account is used rather than registered again', async () => {
+    const t = setup();
+    await store.set({ [KEYS.creator]: { id: '900001' } });
+    t.api.listAccounts.mockResolvedValue([
+      { id: ACCOUNT, onlyFansUserId: '900001', username: 'creator', role: 'chatter', createdAt: '' },
+    ]);
+    t.answer(apiError(404, 'resource_not_found'), {});
+    await t.runner.request(FAN);
+    expect(t.api.registerAccount).not.toHaveBeenCalled();
+    expect(t.api.upsertFan).toHaveBeenCalledWith({ accountId: ACCOUNT, fanId: FAN });
+  });
+
+  test('an unknown fan without a known creator is an error on that fan, not a retry loop', async () => {
+    const t = setup();
+    t.answer(apiError(404, 'resource_not_found'));
+    await t.runner.request(FAN);
+    expect(await t.status()).toMatchObject({ state: 'error' });
+    expect((await t.view()).error).toContain('creator account');
+    expect(t.scheduled).toEqual([]);
+  });
+});
+
+describe('users', () => {
+  test("another user's sign-in parks the outbox and forgets cached notes", async () => {
+    const t = setup({ session: { ok: true, token: 't', userId: '22222222-2222-4222-8222-222222222222' } });
+    await t.enqueueUpsert(noteId(1), 'by user one');
+    await store.set({ [viewKey(FAN)]: { ...emptyView(FAN), notes: [note(noteId(9))] } });
+    t.answer({});
+    await t.runner.request(FAN);
+    expect(t.calls[0]!.mutations).toBeUndefined();
+    expect(await t.outbox.entries()).toEqual([]);
+    expect(await store.get(`parked:${USER}`)).toMatchObject({ outbox: [{ mutation: { id: 1 } }] });
+    expect((await t.view()).notes).toEqual([]);
+  });
+});
+
+test('a pending outbox entry is shaped as the contract wants it', async () => {
+  const t = setup();
+  const entry: OutboxEntry = await t.enqueueUpsert(noteId(1), 'hello');
+  expect(entry).toEqual({
+    fanId: FAN,
+    enqueuedAt: T0,
+    mutation: { id: 1, op: 'upsert', noteId: noteId(1), baseVersion: 0, note: { content: 'hello' } },
+  });
+});

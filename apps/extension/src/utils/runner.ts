@@ -1,0 +1,312 @@
+import type { Mutation, SyncNotesData, SyncNotesInput } from '@fannotes/contract';
+import { planSync, type ThrottlePolicy } from '@fannotes/sync-core';
+import { classifyFailure, type ApiFailure, type SyncApi } from './api-client.ts';
+import { applySyncData, pendingSnapshot } from './apply-sync.ts';
+import { retryDelay } from './backoff.ts';
+import {
+  KEYS,
+  type ClientState,
+  type FanView,
+  type OnlyFansCreator,
+  type RetryState,
+  type SyncStatus,
+} from './model.ts';
+import { nextBatch, type Outbox } from './outbox.ts';
+import type { Store } from './store.ts';
+import { readView, updateView } from './views.ts';
+
+/** The signed-in user; when signed out, `userId` is who was signed in last (an expired token still says). */
+export type Session =
+  { ok: true; token: string; userId: string } | { ok: false; message: string; userId: string | null };
+
+export interface RunnerDeps {
+  store: Store;
+  outbox: Outbox;
+  /** The signed-in user, read fresh on every run (cookies and settings change under us). */
+  session: () => Promise<Session>;
+  /** The API client for this run's token. */
+  api: (token: string) => Promise<SyncApi>;
+  /** Every view key in storage (to forget another user's notes). */
+  viewKeys: () => Promise<string[]>;
+  /** Wake the runner at this epoch ms even if the worker was stopped (an alarm, plus a timer). */
+  schedule: (at: number) => void;
+  now: () => number;
+  random: () => number;
+  policy: ThrottlePolicy;
+}
+
+type Outcome = 'ok' | 'skip' | 'stop';
+
+/**
+ * Runs syncs, one at a time, for the whole extension. A run first serves the fans the panel asked
+ * about (pulls, planned by sync-core's throttle policy, the very code the API enforces), then drains
+ * the outbox from its head, a fan's run of mutations per request, until it is empty.
+ *
+ *   run ─ session? ─no──> status signed-out (wait for a cookie or settings change)
+ *          │yes
+ *          ├─ backoff not over ──> sleep until it is (user actions skip a network backoff)
+ *          └─ for each wanted fan, then each outbox head: sync
+ *                ok ──> next;  404 ──> register the fan, retry once;  offline/409/429/5xx ──> backoff, stop
+ *                401 ──> signed-out, stop (outbox kept);  400/403 ──> error on that fan, next fan
+ *
+ * Everything needed to resume is in storage (outbox, counter, backoff), so the worker may be stopped
+ * at any point: the next alarm, message or start picks up where storage says.
+ */
+export class SyncRunner {
+  /** Fans to pull in this run, with whether the user forced it. */
+  private readonly wanted = new Map<string, boolean>();
+  /** Forced refreshes refused by the force floor, to run when it allows. */
+  private readonly deferred = new Map<string, number>();
+  private running: Promise<void> | null = null;
+  /** Why a fan was refused (400, 403, 404) in the current run: the run ends in that error. */
+  private refusal: string | null = null;
+  private again = false;
+  private againByUser = false;
+
+  constructor(private readonly deps: RunnerDeps) {}
+
+  /** Pull a fan (the panel opened it, or the user pressed refresh: `force`), then drain the outbox. */
+  request(fanId: string, force = false): Promise<void> {
+    this.wanted.set(fanId, (this.wanted.get(fanId) ?? false) || force);
+    return this.pump(true);
+  }
+
+  /**
+   * Start a run, or ask the one in progress to go round again. `byUser`: a person is waiting (an edit,
+   * an open panel), which skips a backoff after a network failure but never a wait the server asked for.
+   */
+  pump(byUser = false): Promise<void> {
+    if (this.running) {
+      this.again = true;
+      this.againByUser ||= byUser;
+      return this.running;
+    }
+    const loop = async () => {
+      let user = byUser;
+      try {
+        do {
+          this.again = false;
+          await this.run(user);
+          user = this.againByUser;
+          this.againByUser = false;
+        } while (this.again);
+      } finally {
+        this.running = null;
+      }
+    };
+    this.running = loop();
+    return this.running;
+  }
+
+  private async run(byUser: boolean): Promise<void> {
+    const { store, outbox, now } = this.deps;
+    for (const [fanId, at] of this.deferred) {
+      if (at <= now()) {
+        this.deferred.delete(fanId);
+        this.wanted.set(fanId, true);
+      }
+    }
+    const retry = await store.get<RetryState>(KEYS.retry);
+    if (retry && now() < retry.notBefore && (retry.serverAsked || !byUser)) {
+      this.deps.schedule(retry.notBefore);
+      return;
+    }
+    const session = await this.deps.session();
+    if (!session.ok) {
+      await this.setStatus({ state: 'signed-out', message: session.message, retryAt: null });
+      return;
+    }
+    const previous = await store.get<ClientState>(KEYS.client);
+    const client = await outbox.client(session.userId);
+    if (previous && previous.userId !== session.userId) await this.forgetViews();
+    const api = await this.deps.api(session.token);
+
+    this.refusal = null;
+    for (;;) {
+      const batch = nextBatch(await outbox.entries());
+      const [requested] = this.wanted.keys();
+      const fanId = requested ?? batch?.fanId;
+      if (fanId === undefined) break;
+      const force = this.wanted.get(fanId) ?? false;
+      this.wanted.delete(fanId);
+      const mutations = batch?.fanId === fanId ? batch.mutations : [];
+      const outcome = await this.syncFan(api, client, fanId, mutations, force);
+      if (outcome === 'stop') return;
+      // A fan that cannot be written to blocks the outbox behind it (ids are one sequence): stop.
+      if (outcome === 'skip' && mutations.length > 0) return;
+      if (mutations.length > 0 && nextBatch(await outbox.entries())?.mutations[0]?.id === mutations[0]?.id) {
+        // The server answered without processing our head (it reports a lower lastMutationId): sending
+        // the same batch again would loop. Nothing is lost; the user sees why nothing moves.
+        await this.setStatus({
+          state: 'error',
+          message: 'The API did not take the pending changes; they are kept.',
+          retryAt: null,
+        });
+        return;
+      }
+    }
+    await store.remove(KEYS.retry);
+    const next = [...this.deferred.values()].sort((a, b) => a - b)[0];
+    if (next !== undefined) this.deps.schedule(next);
+    // A fan refused this run keeps its error status (and its view says why) until a run goes through.
+    await this.setStatus(
+      this.refusal === null
+        ? { state: 'idle', message: null, retryAt: null }
+        : { state: 'error', message: this.refusal, retryAt: null },
+    );
+  }
+
+  private async syncFan(
+    api: SyncApi,
+    client: ClientState,
+    fanId: string,
+    mutations: Mutation[],
+    force: boolean,
+    registered = false,
+  ): Promise<Outcome> {
+    const { now } = this.deps;
+    let view = await readView(this.deps.store, fanId);
+    const snapshot = pendingSnapshot(view);
+    const plan = planSync({
+      state: view.sync,
+      force,
+      hasChanges: mutations.length > 0 || snapshot !== null,
+      now: now(),
+      policy: this.deps.policy,
+    });
+    if (plan.action === 'throttled') return 'ok';
+    if (plan.action === 'reject') {
+      this.deferred.set(fanId, plan.nextSyncAt);
+      return 'ok';
+    }
+
+    const accountId = view.accountId ?? (await this.cachedAccountId());
+    const input: SyncNotesInput = {
+      fanId,
+      force,
+      clientId: client.clientId,
+      ...(accountId ? { accountId } : {}),
+      ...(view.cursor ? { cursor: view.cursor } : {}),
+      ...(mutations.length ? { mutations } : {}),
+      ...(snapshot ? { onlyFansNotes: snapshot.notes } : {}),
+    };
+    let data: SyncNotesData;
+    await this.setStatus({ state: 'syncing', message: null, retryAt: null });
+    try {
+      data = await api.sync(input);
+    } catch (error) {
+      const failure = classifyFailure(error, now());
+      if (failure.kind === 'not-found' && !registered) {
+        const registration = await this.registerFan(api, view);
+        if (registration === null) return this.syncFan(api, client, fanId, mutations, force, true);
+        return this.fail(fanId, { ...failure, kind: 'refused', message: registration }, force);
+      }
+      return this.fail(fanId, failure, force);
+    }
+
+    const answer = data;
+    view = await updateView(this.deps.store, fanId, (latest) =>
+      applySyncData(latest, answer, { notice: snapshot?.notice ?? null, forced: force, now: now() }),
+    );
+    // A delta longer than a page: read on from the new cursor (pulls only, no throttle: same sync).
+    while (data.more) {
+      try {
+        data = await api.sync({
+          fanId,
+          cursor: data.cursor,
+          ...(view.accountId ? { accountId: view.accountId } : {}),
+        });
+      } catch (error) {
+        return this.fail(fanId, classifyFailure(error, now()), false);
+      }
+      const page = data;
+      view = await updateView(this.deps.store, fanId, (latest) =>
+        applySyncData(latest, page, { notice: null, forced: false, now: now() }),
+      );
+    }
+    if (data.lastMutationId !== null) await this.deps.outbox.acknowledge(data.lastMutationId);
+    return 'ok';
+  }
+
+  /**
+   * A fan unknown to the API is registered under the creator's account: the account whose
+   * OnlyFans id is the logged-in creator's (from OnlyFans' `/users/me`), registered if the user has
+   * none (they become its owner; if someone else registered it, the API says to ask them).
+   * Returns null when done, else why not.
+   */
+  private async registerFan(api: SyncApi, view: FanView): Promise<string | null> {
+    const creator = await this.deps.store.get<OnlyFansCreator>(KEYS.creator);
+    if (!creator) return 'Open your OnlyFans home page once so that FanNotes learns your creator account.';
+    try {
+      const accounts = await api.listAccounts();
+      let account = accounts.find((candidate) => candidate.onlyFansUserId === creator.id);
+      account ??= await api.registerAccount({
+        onlyFansUserId: creator.id,
+        username: creator.username ?? `u${creator.id}`,
+      });
+      await api.upsertFan({
+        accountId: account.id,
+        fanId: view.fanId,
+        ...(view.username ? { username: view.username } : {}),
+        ...(view.name ? { name: view.name } : {}),
+      });
+      await this.deps.store.set({ [KEYS.accounts]: { [creator.id]: account.id } });
+      await updateView(this.deps.store, view.fanId, (latest) => ({ ...latest, accountId: account.id }));
+      return null;
+    } catch (error) {
+      return classifyFailure(error, this.deps.now()).message;
+    }
+  }
+
+  private async fail(fanId: string, failure: ApiFailure, force: boolean): Promise<Outcome> {
+    const { store, now } = this.deps;
+    await updateView(store, fanId, (view) => ({ ...view, error: failure.message }));
+    if (failure.kind === 'auth') {
+      this.wanted.set(fanId, force);
+      await store.remove(KEYS.retry);
+      await this.setStatus({
+        state: 'signed-out',
+        message: 'Your session has expired: sign in again.',
+        retryAt: null,
+      });
+      return 'stop';
+    }
+    if (failure.kind === 'refused' || failure.kind === 'not-found') {
+      this.refusal = failure.message;
+      await this.setStatus({ state: 'error', message: failure.message, retryAt: null });
+      return 'skip';
+    }
+    const previous = await store.get<RetryState>(KEYS.retry);
+    const attempt = (previous?.attempt ?? 0) + 1;
+    const retryAt = now() + retryDelay(attempt, failure.retryAfterMs, this.deps.random());
+    this.wanted.set(fanId, (this.wanted.get(fanId) ?? false) || force);
+    await store.set({
+      [KEYS.retry]: {
+        attempt,
+        notBefore: retryAt,
+        serverAsked: failure.retryAfterMs !== null,
+      } satisfies RetryState,
+    });
+    this.deps.schedule(retryAt);
+    await this.setStatus(
+      failure.kind === 'offline'
+        ? { state: 'offline', message: 'The FanNotes API cannot be reached.', retryAt }
+        : { state: 'error', message: failure.message, retryAt },
+    );
+    return 'stop';
+  }
+
+  private async cachedAccountId(): Promise<string | null> {
+    const creator = await this.deps.store.get<OnlyFansCreator>(KEYS.creator);
+    const accounts = await this.deps.store.get<Record<string, string>>(KEYS.accounts);
+    return (creator && accounts?.[creator.id]) ?? null;
+  }
+
+  private async forgetViews(): Promise<void> {
+    await this.deps.store.remove([...(await this.deps.viewKeys()), KEYS.accounts]);
+  }
+
+  private async setStatus(status: SyncStatus): Promise<void> {
+    await this.deps.store.set({ [KEYS.status]: status });
+  }
+}
