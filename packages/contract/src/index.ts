@@ -7,3 +7,4 @@ export * from './notes.ts';
 export * from './protocol-version.ts';
 export * from './sync.ts';
 export * from './text.ts';
+export * from './supabase-session.ts';
