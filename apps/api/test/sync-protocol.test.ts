@@ -225,3 +225,30 @@ test('replaying an OnlyFans snapshot request after later edits changes nothing',
   const replayed = (await chatter.notes.sync(deletedOnOnlyFans)).data;
   expect(replayed.notes).toEqual(before);
 });
+
+test('a fan with more notes than a page is sent in pages: more, then the rest from the cursor', async () => {
+  const fanId = await newFan();
+  const { fans } = await import('@fannotes/db');
+  const { eq, sql } = await import('drizzle-orm');
+  const [fan] = await app.database.db.select().from(fans).where(eq(fans.fanId, fanId));
+  const total = 5_250;
+  // Ten notes per version, as ten-mutation pushes would leave them.
+  await app.database.db.execute(sql`
+    insert into notes (id, fan_row_id, account_id, content, version, content_version, created_at, updated_at)
+    select 'note_00000000-0000-4000-8000-' || lpad(i::text, 12, '0'), ${fan!.id}, ${fan!.accountId},
+      'note ' || i, (i - 1) / 10 + 1, (i - 1) / 10 + 1, now(), now()
+    from generate_series(1, ${total}) as i`);
+  await app.database.db
+    .update(fans)
+    .set({ version: Math.ceil(total / 10) })
+    .where(eq(fans.id, fan!.id));
+
+  const chatter = await app.caller(seeded.users.chatter);
+  const first = (await chatter.notes.sync({ fanId })).data;
+  expect(first).toMatchObject({ reset: true, more: true, noteCount: 5_000 });
+  app.clock.advance(60_000);
+  const second = (await chatter.notes.sync({ fanId, cursor: first.cursor })).data;
+  expect(second).toMatchObject({ reset: false, more: false, noteCount: total - 5_000 });
+  const ids = new Set([...first.notes, ...second.notes].map((note) => note.id));
+  expect(ids.size).toBe(total);
+});
