@@ -1,0 +1,284 @@
+import { randomUUID } from 'node:crypto';
+import { connect, type Socket } from 'node:net';
+import { setTimeout as delay } from 'node:timers/promises';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import {
+  apiBackends,
+  createHardeningDatabase,
+  seedAccount,
+  seedNote,
+  type HardeningDatabase,
+} from './lib/database.ts';
+import { callEndpoint, endpoints } from './lib/endpoints.ts';
+import { latencySummary, recordFigures, Tally } from './lib/figures.ts';
+import { outcomeOf, send, statuses, type Reply } from './lib/http.ts';
+import { alive, errorLogs, startApi, waitFor, type ApiProcess } from './lib/processes.ts';
+import { tokenFor } from './lib/tokens.ts';
+
+// Overload: the per-user request budget (429 with Retry-After, other users unaffected) of a real
+// process; the database pool bounded (DB_POOL_MAX) under a flood of requests that all need it; request
+// time bounded for clients that send too slowly (headers, body) or not at all. test/request-budget
+// shows the budget in process with a fake clock.
+
+let db: HardeningDatabase;
+const processes: ApiProcess[] = [];
+const figures: Record<string, unknown> = {};
+
+beforeAll(async () => {
+  db = await createHardeningDatabase();
+}, 60_000);
+
+afterAll(async () => {
+  await Promise.all(processes.map((process) => process.stop()));
+  await db?.close();
+  recordFigures('overload', {
+    ...figures,
+    requests: statuses.total,
+    byStatus: statuses.counts,
+    serverErrors: statuses.serverErrors,
+  });
+}, 60_000);
+
+const list = endpoints.find((endpoint) => endpoint.procedure === 'accounts.list')!;
+const sync = endpoints.find((endpoint) => endpoint.procedure === 'notes.sync')!;
+const updateNote = endpoints.find((endpoint) => endpoint.procedure === 'notes.update')!;
+const members = endpoints.find((endpoint) => endpoint.procedure === 'accounts.members')!;
+
+describe('the per-user request budget', () => {
+  test('a burst over the budget is 429 with Retry-After on both surfaces, others are served, and it is allowed again after Retry-After', async () => {
+    const api = await startApi('budget', db.url, { RATE_LIMIT_PER_MINUTE: '60', RATE_LIMIT_BURST: '20' });
+    processes.push(api);
+    const account = await seedAccount(db.admin);
+    const greedy = await tokenFor(account.users.chatter);
+    const polite = await tokenFor(account.users.viewer);
+
+    const burst = await Promise.all(
+      Array.from({ length: 200 }, (_, i) =>
+        callEndpoint(api.url, i % 2 ? list : sync, i % 3 ? 'rest' : 'trpc', i % 2 ? {} : { fanId: '12345' }, {
+          token: greedy,
+        }),
+      ),
+    );
+    const others = await Promise.all(
+      Array.from({ length: 10 }, () => callEndpoint(api.url, list, 'trpc', undefined, { token: polite })),
+    );
+    const answers = new Tally();
+    let retryAfter = 0;
+    for (const reply of burst) {
+      const outcome = outcomeOf(reply);
+      answers.add(outcome.code);
+      if (outcome.code === 'rate_limit_exceeded') {
+        expect(reply.status).toBe(429);
+        retryAfter = Math.max(retryAfter, Number(reply.headers.get('retry-after')));
+      } else expect(outcome.code).toBe('success');
+    }
+    // 20 at once, plus what one token a second refills during the burst.
+    expect(answers.get('success')).toBeGreaterThanOrEqual(20);
+    expect(answers.get('success')).toBeLessThanOrEqual(23);
+    expect(retryAfter).toBeGreaterThanOrEqual(1);
+    for (const reply of others) expect(outcomeOf(reply).code).toBe('success');
+
+    const refusedAt = Date.now();
+    const allowedAt = await waitFor(
+      'the budget to allow the user again',
+      async () =>
+        outcomeOf(await callEndpoint(api.url, list, 'rest', {}, { token: greedy })).code === 'success'
+          ? Date.now()
+          : undefined,
+      5_000,
+    );
+    expect(allowedAt - refusedAt).toBeLessThanOrEqual(retryAfter * 1000 + 500);
+    figures.budget = {
+      burst: burst.length,
+      answers: answers.counts,
+      retryAfterSeconds: retryAfter,
+      otherUserAnswers: others.map((reply) => reply.status),
+      allowedAgainAfterMs: allowedAt - refusedAt,
+    };
+  }, 60_000);
+});
+
+describe('the database pool under a flood', () => {
+  test('600 simultaneous requests of 30 users on a 4-connection pool: the process never opens more than 4 connections, answers every request without a 5xx, and stays responsive', async () => {
+    const POOL = 4;
+    // Its connections carry their own name, so that they are counted apart from other processes'.
+    const api = await startApi('pool', `${db.url}?application_name=fannotes-api-pool`, {
+      DB_POOL_MAX: String(POOL),
+      SYNC_MIN_INTERVAL_MS: '0',
+      SYNC_FORCE_FLOOR_MS: '0',
+    });
+    processes.push(api);
+    const fanIds = Array.from({ length: 30 }, (_, i) => String(700_000 + i));
+    const account = await seedAccount(db.admin, {
+      fanIds,
+      extra: Object.fromEntries(Array.from({ length: 30 }, (_, i) => [`user${i}`, 'chatter' as const])),
+    });
+    await seedNote(db.admin, account, fanIds[0]!, { content: 'Hello.' });
+    const tokens = await Promise.all(
+      Array.from({ length: 30 }, (_, i) => tokenFor(account.users[`user${i}`]!)),
+    );
+
+    let sampling = true;
+    let peak = 0;
+    let samples = 0;
+    const sampler = (async () => {
+      while (sampling) {
+        peak = Math.max(peak, (await apiBackends(db.admin, 'fannotes-api-pool')).length);
+        samples++;
+        await delay(10);
+      }
+    })();
+    const health: number[] = [];
+    const healthProbe = (async () => {
+      while (sampling) {
+        const started = performance.now();
+        await fetch(`${api.url}/healthz`);
+        health.push(performance.now() - started);
+        await delay(50);
+      }
+    })();
+
+    const started = Date.now();
+    const replies = await Promise.all(
+      Array.from({ length: 600 }, (_, i): Promise<Reply> => {
+        const token = tokens[i % 30]!;
+        const fanId = fanIds[i % 30]!;
+        switch (i % 4) {
+          case 0:
+            return callEndpoint(
+              api.url,
+              sync,
+              'rest',
+              {
+                fanId,
+                clientId: randomUUID(),
+                mutations: [
+                  {
+                    id: 1,
+                    op: 'upsert',
+                    noteId: `note_${randomUUID()}`,
+                    baseVersion: 0,
+                    note: { content: `Flood ${i}.` },
+                  },
+                ],
+              },
+              { token },
+            );
+          case 1:
+            return callEndpoint(api.url, updateNote, 'trpc', { fanId, content: `Flood ${i}.` }, { token });
+          case 2:
+            return callEndpoint(api.url, members, 'rest', { accountId: account.accountId }, { token });
+          default:
+            return callEndpoint(api.url, sync, 'trpc', { fanId }, { token });
+        }
+      }),
+    );
+    const floodMs = Date.now() - started;
+    sampling = false;
+    await Promise.all([sampler, healthProbe]);
+
+    const answers = new Tally();
+    for (const reply of replies) {
+      const outcome = outcomeOf(reply);
+      answers.add(outcome.status);
+      expect(['success', 'sync_in_progress']).toContain(outcome.code);
+    }
+    expect(peak).toBeLessThanOrEqual(POOL);
+    expect(peak).toBeGreaterThan(0);
+    const latency = latencySummary(replies.map((reply) => reply.ms));
+    expect(latency.max).toBeLessThan(10_000);
+    expect(Math.max(...health)).toBeLessThan(1_000);
+    expect(alive(api)).toBe(true);
+    figures.pool = {
+      requests: replies.length,
+      poolMax: POOL,
+      peakConnections: peak,
+      connectionSamples: samples,
+      answers: answers.counts,
+      latencyMs: latency,
+      floodMs,
+      healthzDuringFloodMs: latencySummary(health),
+    };
+  }, 90_000);
+});
+
+describe('bounded request time', () => {
+  /** A raw connection that sends `first`, then `drip` every `everyMs`, and records how it ended. */
+  function slowClient(port: number, first: string, drip: string, everyMs: number) {
+    const started = Date.now();
+    let answer = '';
+    let timer: NodeJS.Timeout | undefined;
+    const socket: Socket = connect(port, '127.0.0.1', () => {
+      socket.write(first);
+      timer = setInterval(() => socket.writable && socket.write(drip), everyMs);
+    });
+    socket.setEncoding('latin1');
+    socket.on('data', (chunk: string) => (answer += chunk));
+    socket.on('error', () => undefined);
+    const closed = new Promise<{ ms: number; answer: string }>((resolve) =>
+      socket.on('close', () => {
+        clearInterval(timer);
+        resolve({ ms: Date.now() - started, answer });
+      }),
+    );
+    return { closed, destroy: () => socket.destroy() };
+  }
+
+  test('clients that send headers or a body too slowly, or nothing at all, are cut off (408 with the envelope) while others are served', async () => {
+    const api = await startApi('slow-clients', db.url);
+    processes.push(api);
+    const port = Number(new URL(api.url).port);
+    const account = await seedAccount(db.admin);
+    const token = await tokenFor(account.users.owner);
+
+    const slowHeaders = Array.from({ length: 100 }, () =>
+      slowClient(port, 'GET /api/v2/accounts HTTP/1.1\r\nHost: x\r\n', 'X-Slow: 1\r\n', 1_000),
+    );
+    const slowBodies = Array.from({ length: 20 }, () =>
+      slowClient(
+        port,
+        `POST /api/v2/update-note HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${token}\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{`,
+        ' ',
+        1_000,
+      ),
+    );
+    const silent = Array.from({ length: 100 }, () => slowClient(port, '', '', 60_000));
+
+    // Meanwhile, everyone else is served normally.
+    const served: number[] = [];
+    for (let i = 0; i < 20; i++) {
+      const reply = await send(api.url, 'GET', '/api/v2/accounts', { token });
+      expect(reply.status).toBe(200);
+      served.push(reply.ms);
+      await delay(200);
+    }
+
+    const headerEnds = await Promise.all(slowHeaders.map((client) => client.closed));
+    const silentEnds = await Promise.all(silent.map((client) => client.closed));
+    const bodyEnds = await Promise.all(slowBodies.map((client) => client.closed));
+    for (const end of [...headerEnds, ...bodyEnds]) {
+      const [head, body] = end.answer.split('\r\n\r\n');
+      expect(head).toMatch(/^HTTP\/1.1 408 /);
+      expect(JSON.parse(body!)).toMatchObject({ status: 'error', error: { code: 'validation_error' } });
+    }
+    // headersTimeout 10 s, requestTimeout 30 s, each checked every second (app.ts); a silent connection
+    // counts as slow headers.
+    for (const end of [...headerEnds, ...silentEnds]) expect(end.ms).toBeLessThan(12_500);
+    for (const end of bodyEnds) expect(end.ms).toBeLessThan(32_500);
+    expect(Math.max(...served)).toBeLessThan(1_000);
+    expect(alive(api)).toBe(true);
+    figures.slowClients = {
+      slowHeaderClients: headerEnds.length,
+      slowHeadersCutAfterMs: latencySummary(headerEnds.map((end) => end.ms)),
+      silentClients: silentEnds.length,
+      silentCutAfterMs: latencySummary(silentEnds.map((end) => end.ms)),
+      slowBodyClients: bodyEnds.length,
+      slowBodiesCutAfterMs: latencySummary(bodyEnds.map((end) => end.ms)),
+      othersServedMs: latencySummary(served),
+    };
+  }, 60_000);
+
+  test('no process logged an error', () => {
+    expect(errorLogs(...processes)).toEqual([]);
+  });
+});
