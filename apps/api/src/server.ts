@@ -1,8 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
-import { createRequire } from 'node:module';
-import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import type { ErrorEnvelope } from '@fannotes/contract';
 import { withQueryCount, type QueryCount } from '@fannotes/db';
@@ -11,11 +8,10 @@ import { nodeHTTPRequestHandler } from '@trpc/server/adapters/node-http';
 import { createOpenApiNodeHttpHandler } from 'trpc-to-openapi';
 import { createContext, type AppDeps, type Context } from './context.ts';
 import { ApiError, errorEnvelope, errorHeaders, toApiError } from './errors.ts';
+import { serveDocs } from './docs-page.ts';
 import { createOpenApiDocument } from './openapi.ts';
+import { MAX_BODY_BYTES, readJsonBody } from './request-body.ts';
 import { appRouter } from './root.ts';
-
-/** Largest request body accepted (413 above it). */
-export const MAX_BODY_BYTES = 256 * 1024;
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,100}$/;
 const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
@@ -129,7 +125,9 @@ export function createRequestHandler(options: ServerOptions) {
       return;
     }
     if (method === 'GET' && (path === '/docs' || path.startsWith('/docs/')))
-      return serveDocs(path, res, state);
+      return serveDocs(path, res, () =>
+        sendError(res, new ApiError('resource_not_found', 'No such endpoint.'), state),
+      );
 
     const isTrpc = path.startsWith('/trpc/');
     const isRest = path.startsWith('/api/');
@@ -275,80 +273,6 @@ function sendTrpcError(res: ServerResponse, error: ApiError, state: RequestState
 }
 
 /**
- * Reads a JSON body of at most MAX_BODY_BYTES. An empty body is `{}` for REST (DELETE with path
- * parameters only) and no input for tRPC.
- */
-async function readJsonBody(req: IncomingMessage, isRest: boolean): Promise<unknown> {
-  const declared = Number(req.headers['content-length'] ?? 0);
-  if (declared > MAX_BODY_BYTES) {
-    req.resume();
-    throw new ApiError('validation_error', `The request body is larger than ${MAX_BODY_BYTES} bytes.`, {
-      status: 413,
-    });
-  }
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > MAX_BODY_BYTES) {
-      req.resume();
-      throw new ApiError('validation_error', `The request body is larger than ${MAX_BODY_BYTES} bytes.`, {
-        status: 413,
-      });
-    }
-    chunks.push(chunk);
-  }
-  if (size === 0) return isRest ? {} : undefined;
-  const contentType = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
-  if (contentType !== 'application/json') {
-    throw new ApiError(
-      'validation_error',
-      'The request body must be JSON, sent as Content-Type: application/json.',
-      {
-        status: 415,
-      },
-    );
-  }
-  let text: string;
-  try {
-    // Strict: invalid UTF-8 would otherwise reach the database as U+FFFD, changing what was typed.
-    text = new TextDecoder('utf-8', { fatal: true }).decode(Buffer.concat(chunks));
-  } catch {
-    throw new ApiError('validation_error', 'The request body is not valid UTF-8.');
-  }
-  // Before parsing: tRPC's adapter serialises the parsed body again, recursively, and a body nested
-  // thousands deep overflowed the stack there (500 instead of 400).
-  if (nestedDeeperThan(text, MAX_JSON_DEPTH)) {
-    throw new ApiError(
-      'validation_error',
-      `The request body is nested deeper than ${MAX_JSON_DEPTH} levels.`,
-    );
-  }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text, refuseNonFinite);
-  } catch (error) {
-    if (error instanceof ApiError) throw error;
-    throw new ApiError('validation_error', 'The request body is not valid JSON.');
-  }
-  if (isRest && (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))) {
-    throw new ApiError('validation_error', 'The request body must be a JSON object.');
-  }
-  return parsed;
-}
-
-/**
- * `1e400` parses to Infinity, which tRPC's adapter serialises again as `null`: `"color": 1e400` then
- * cleared a note's colour over tRPC while REST refused it. A number JSON cannot hold is refused here.
- */
-function refuseNonFinite(_key: string, value: unknown): unknown {
-  if (typeof value === 'number' && !Number.isFinite(value)) {
-    throw new ApiError('validation_error', 'The request body has a number too large to represent.');
-  }
-  return value;
-}
-
-/**
  * The query string as trpc-to-openapi wants it (`req.query`: name -> values), without a prototype. Its
  * own parser used `{}`, where `?constructor=1` or `?toString=1` found Object.prototype's methods and
  * threw (500). `__proto__` cannot survive the adapter's later copy into a plain object: null, refused.
@@ -360,26 +284,6 @@ function queryParameters(url: URL): Record<string, string[]> | null {
     (query[name] ??= []).push(value);
   }
   return query;
-}
-
-/** Deepest nesting of arrays and objects accepted in a body; the deepest input (a sync's mutations) needs 4. */
-export const MAX_JSON_DEPTH = 32;
-
-/** Whether JSON text nests arrays and objects deeper than `max`: one pass, brackets inside strings skipped. */
-function nestedDeeperThan(text: string, max: number): boolean {
-  let depth = 0;
-  let inString = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (inString) {
-      if (c === 0x5c) i++;
-      else if (c === 0x22) inString = false;
-    } else if (c === 0x22) inString = true;
-    else if (c === 0x5b || c === 0x7b) {
-      if (++depth > max) return true;
-    } else if (c === 0x5d || c === 0x7d) depth--;
-  }
-  return false;
 }
 
 const CLIENT_ERRORS: Record<string, { status: number; message: string }> = {
@@ -434,39 +338,4 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
     const timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
     promise.then(resolve, reject).finally(() => clearTimeout(timer));
   });
-}
-
-// Interactive docs from the swagger-ui-dist package, served from here: no CDN.
-const swaggerDir = join(createRequire(import.meta.url).resolve('swagger-ui-dist/package.json'), '..');
-const docsAssets: Record<string, string> = {
-  'swagger-ui.css': 'text/css',
-  'swagger-ui-bundle.js': 'text/javascript',
-  'favicon-32x32.png': 'image/png',
-};
-const docsPage = `<!doctype html>
-<html lang="en">
-<head><meta charset="utf-8"><title>FanNotes Sync API</title>
-<link rel="icon" href="/docs/favicon-32x32.png"><link rel="stylesheet" href="/docs/swagger-ui.css"></head>
-<body><div id="docs"></div>
-<script src="/docs/swagger-ui-bundle.js"></script><script src="/docs/init.js"></script></body>
-</html>`;
-const docsInit = `window.ui = SwaggerUIBundle({ url: '/api/openapi.json', dom_id: '#docs', deepLinking: true });`;
-
-async function serveDocs(path: string, res: ServerResponse, state: RequestState): Promise<void> {
-  const csp = "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'";
-  if (path === '/docs' || path === '/docs/') {
-    res
-      .writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'content-security-policy': csp })
-      .end(docsPage);
-    return;
-  }
-  const name = path.slice('/docs/'.length);
-  if (name === 'init.js') {
-    res.writeHead(200, { 'content-type': 'text/javascript' }).end(docsInit);
-    return;
-  }
-  const type = docsAssets[name];
-  if (!type) return sendError(res, new ApiError('resource_not_found', 'No such endpoint.'), state);
-  const body = await readFile(join(swaggerDir, name));
-  res.writeHead(200, { 'content-type': type, 'cache-control': 'public, max-age=86400' }).end(body);
 }
