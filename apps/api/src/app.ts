@@ -53,7 +53,6 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
     verifyToken,
     allowedOrigins: config.ALLOWED_ORIGINS,
     throttle: { minIntervalMs: config.SYNC_MIN_INTERVAL_MS, forceFloorMs: config.SYNC_FORCE_FLOOR_MS },
-    leaseMs: config.SYNC_LEASE_MS,
     tombstoneTtlMs: config.SYNC_TOMBSTONE_TTL_MS,
     budgets: new RequestBudgets(
       config.RATE_LIMIT_PER_MINUTE > 0

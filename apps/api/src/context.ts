@@ -11,8 +11,6 @@ export interface AppDeps {
   /** Web origins allowed to call with cookies (and through CORS). */
   allowedOrigins: readonly string[];
   throttle: ThrottlePolicy;
-  /** Lifetime of a full sync's lease, in ms. */
-  leaseMs: number;
   /** How long deleted notes are kept as tombstones for deltas, in ms. */
   tombstoneTtlMs: number;
   /** Per-user request budgets (429 when over). */

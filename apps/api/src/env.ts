@@ -29,8 +29,6 @@ const EnvSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   SYNC_MIN_INTERVAL_MS: z.coerce.number().int().min(0).default(30_000),
   SYNC_FORCE_FLOOR_MS: z.coerce.number().int().min(0).default(5_000),
-  /** How long a full sync's lease lives if its holder dies without releasing it. */
-  SYNC_LEASE_MS: z.coerce.number().int().min(1_000).default(30_000),
   /** Deleted notes are kept this long so deltas can report them; older cursors then reset. */
   SYNC_TOMBSTONE_TTL_MS: z.coerce
     .number()

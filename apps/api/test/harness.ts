@@ -54,7 +54,6 @@ export async function createTestApp(
     verifyToken: createTokenVerifier({ issuer: ISSUER, jwtSecret: secret, now: clock.now, ...options.auth }),
     allowedOrigins: options.allowedOrigins ?? ['https://app.example.com'],
     throttle: defaultThrottlePolicy,
-    leaseMs: 30_000,
     tombstoneTtlMs: 30 * 24 * 3600 * 1000,
     budgets: new RequestBudgets(options.budget ?? null),
     now: clock.now,

@@ -12,10 +12,12 @@ import type {
   SyncNotesData,
   SyncNotesInput,
 } from '@fannotes/contract';
-import { fans, migrationsFolder, notes, syncClients, syncLeases } from '@fannotes/db';
+import { fans, migrationsFolder, notes, syncClients } from '@fannotes/db';
 import { createTestDatabase, type TestDatabase } from '@fannotes/db/testing';
 import { eq, sql, type SQL } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { holdLock } from '../hardening/lib/database.ts';
+import { leaseKey } from '../src/services/lease.ts';
 import { mintToken } from '../src/auth/dev-keys.ts';
 import { spawnApi, waitFor, type ApiProcess } from './spawn-api.ts';
 
@@ -159,11 +161,9 @@ describe.skipIf(!process.env.DATABASE_URL)('two API processes on one PostgreSQL 
     return row!.id;
   }
 
-  const leaseRows = async (fanId: string) =>
-    database.db
-      .select()
-      .from(syncLeases)
-      .where(eq(syncLeases.fanRowId, await fanRowId(fanId)));
+  /** Advisory locks held in the database: a sync's lease (lease.ts) never outlives its request. */
+  const leasesHeld = () =>
+    count(sql`select count(*)::int as count from pg_locks where locktype = 'advisory'`);
 
   test('both processes started at once on a fresh database migrate it exactly once, without error', async () => {
     const journal = JSON.parse(await readFile(join(migrationsFolder, 'meta', '_journal.json'), 'utf8')) as {
@@ -195,42 +195,34 @@ describe.skipIf(!process.env.DATABASE_URL)('two API processes on one PostgreSQL 
     );
   });
 
-  test('a live lease held elsewhere makes both processes answer 409 sync_in_progress; an expired one is taken over and released', async () => {
-    const fanRow = await fanRowId(FAN);
-    const now = Date.now();
-    await database.db.insert(syncLeases).values({
-      fanRowId: fanRow,
-      holder: 'other',
-      acquiredAt: new Date(now),
-      expiresAt: new Date(now + 20_000),
-    });
-
-    for (const api of apis) {
-      const reply = await sync(api, { fanId: FAN, force: true });
-      expect(reply.status, api.name).toBe(409);
-      expect(Number(reply.retryAfter)).toBeGreaterThanOrEqual(1);
-      expect(reply.body).toEqual({
-        status: 'error',
-        error: {
-          code: 'sync_in_progress',
-          message: expect.any(String),
-          details: { requestId: expect.any(String) },
-        },
-      });
+  test('a lease held by a transaction elsewhere makes both processes answer 409 sync_in_progress; once it ends, the next sync proceeds', async () => {
+    const holder = await holdLock(
+      database.url!,
+      sql`select pg_advisory_xact_lock(${leaseKey(sql`${await fanRowId(FAN)}`)})`,
+    );
+    try {
+      for (const api of apis) {
+        const reply = await sync(api, { fanId: FAN, force: true });
+        expect(reply.status, api.name).toBe(409);
+        expect(Number(reply.retryAfter)).toBeGreaterThanOrEqual(1);
+        expect(reply.body).toEqual({
+          status: 'error',
+          error: {
+            code: 'sync_in_progress',
+            message: expect.any(String),
+            details: { requestId: expect.any(String) },
+          },
+        });
+      }
+    } finally {
+      await holder.release();
     }
-    expect((await leaseRows(FAN)).map((row) => row.holder)).toEqual(['other']);
-
-    // The holder crashed: its lease expired without being released.
-    await database.db
-      .update(syncLeases)
-      .set({ expiresAt: new Date(Date.now() - 1_000) })
-      .where(eq(syncLeases.fanRowId, fanRow));
     const reply = await sync(apis[1]!, { fanId: FAN, force: true });
     expect(dataOf(reply)).toMatchObject({ synchronized: true, throttled: false });
-    expect(await leaseRows(FAN)).toEqual([]);
+    expect(await leasesHeld()).toBe(0);
   });
 
-  test('20 simultaneous full syncs of one fan over both processes: each is 200 or 409, never 5xx; no lease is left', async () => {
+  test('20 simultaneous full syncs of one fan over both processes: each is 200 or 409, never 5xx; no lease is left behind', async () => {
     const replies = await Promise.all(
       Array.from({ length: 20 }, (_, i) => sync(apis[i % 2]!, { fanId: FAN, force: i % 4 < 2 })),
     );
@@ -244,7 +236,7 @@ describe.skipIf(!process.env.DATABASE_URL)('two API processes on one PostgreSQL 
         expect(Number(reply.retryAfter)).toBeGreaterThanOrEqual(1);
       }
     }
-    expect(await leaseRows(FAN)).toEqual([]);
+    expect(await leasesHeld()).toBe(0);
     expect(errorLogs()).toEqual([]);
   });
 
@@ -303,7 +295,7 @@ describe.skipIf(!process.env.DATABASE_URL)('two API processes on one PostgreSQL 
     expect(rows.map((row) => row.id).sort()).toEqual(mutations.map((m) => m.noteId).sort());
     const [client] = await database.db.select().from(syncClients).where(eq(syncClients.clientId, clientId));
     expect(client!.lastMutationId).toBe(N);
-    expect(await leaseRows(MUTATIONS_FAN)).toEqual([]);
+    expect(await leasesHeld()).toBe(0);
     expect(errorLogs()).toEqual([]);
   }, 45_000);
 

@@ -186,8 +186,8 @@ export async function seedNote(
 }
 
 /**
- * Every row that belongs to an account, as text: the account, its memberships, fans, notes, the
- * leases of its fans and the sync clients of its members. Two equal snapshots mean nothing of the
+ * Every row that belongs to an account, as text: the account, its memberships, fans, notes and
+ * the sync clients of its members. Two equal snapshots mean nothing of the
  * account changed, byte for byte.
  */
 export async function accountSnapshot(db: Database, accountId: string): Promise<string> {
@@ -198,8 +198,6 @@ export async function accountSnapshot(db: Database, accountId: string): Promise<
           (select coalesce(string_agg(t::text, E'\n' order by t::text), '') from memberships t where t.account_id = ${accountId}),
           (select coalesce(string_agg(t::text, E'\n' order by t::text), '') from fans t where t.account_id = ${accountId}),
           (select coalesce(string_agg(t::text, E'\n' order by t::text), '') from notes t where t.account_id = ${accountId}),
-          (select coalesce(string_agg(t::text, E'\n' order by t::text), '') from sync_leases t
-             where t.fan_row_id in (select id from fans where account_id = ${accountId})),
           (select coalesce(string_agg(t::text, E'\n' order by t::text), '') from sync_clients t
              where t.user_id in (select user_id from memberships where account_id = ${accountId}))
         ) as snapshot`,
@@ -216,7 +214,6 @@ export async function databaseDigest(db: Database): Promise<string> {
           (select string_agg(t::text, ',' order by t::text) from memberships t),
           (select string_agg(t::text, ',' order by t::text) from fans t),
           (select string_agg(t::text, ',' order by t::text) from notes t),
-          (select string_agg(t::text, ',' order by t::text) from sync_leases t),
           (select string_agg(t::text, ',' order by t::text) from sync_clients t))) as digest`,
   );
   return row!.digest;

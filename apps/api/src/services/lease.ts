@@ -1,51 +1,30 @@
-import { randomUUID } from 'node:crypto';
-import { syncLeases, type Database } from '@fannotes/db';
-import { and, eq, lt } from 'drizzle-orm';
+import { sql, type SQL } from 'drizzle-orm';
 import { ApiError } from '../errors.ts';
 
 /**
- * Takes the fan's sync lease: succeeds when no lease row exists or the existing one has expired (its
- * holder crashed or hung), in one statement, so two API processes on one database exclude each other.
- * Returns the holder token needed to release it.
+ * A fan's sync lease (DESIGN.md: at most one full sync per fan at a time, across all API processes) is
+ * a transaction-scoped PostgreSQL advisory lock on the fan row's id, tried without waiting by the first
+ * statement of a full sync. The database releases it when that transaction ends, however it ends:
+ * commit, rollback, or the connection dropping because the API process died. So a crashed holder never
+ * blocks a fan, taking and releasing it writes nothing, and both ride on statements the sync runs anyway.
+ *
+ * The key is 64 bits of a hash of the fan row's id, seeded with a constant of ours so that it stays
+ * apart from other advisory locks in the database (the migrations' lock).
  */
-export async function acquireLease(
-  db: Database,
-  fanRowId: string,
-  now: Date,
-  leaseMs: number,
-): Promise<string> {
-  const { holder, expiresAt } = newLease(now, leaseMs);
-  const taken = await db
-    .insert(syncLeases)
-    .values({ fanRowId, holder, acquiredAt: now, expiresAt })
-    .onConflictDoUpdate({
-      target: syncLeases.fanRowId,
-      set: { holder, acquiredAt: now, expiresAt },
-      setWhere: lt(syncLeases.expiresAt, now),
-    })
-    .returning({ holder: syncLeases.holder });
-  if (taken.length === 0) await leaseBusy(db, fanRowId, now);
-  return holder;
+export function tryTakeLease(fanRowId: SQL): SQL {
+  return sql`pg_try_advisory_xact_lock(${leaseKey(fanRowId)})`;
 }
 
-/** A new lease: the holder token only its request knows, and when it lapses if never released. */
-export function newLease(now: Date, leaseMs: number): { holder: string; now: Date; expiresAt: Date } {
-  return { holder: randomUUID(), now, expiresAt: new Date(now.getTime() + leaseMs) };
+/** The advisory lock key of a fan's lease, from its row id (a uuid, or an expression of one). */
+export function leaseKey(fanRowId: SQL): SQL {
+  return sql`hashtextextended(${fanRowId}::text, ${sql.raw(String(LEASE_KEY_SEED))})`;
 }
 
-/** The fan's lease is held by a live holder: 409 with Retry-After until it lapses (1 to 5 s). */
-export async function leaseBusy(db: Database, fanRowId: string, now: Date): Promise<never> {
-  const [current] = await db
-    .select({ expiresAt: syncLeases.expiresAt })
-    .from(syncLeases)
-    .where(eq(syncLeases.fanRowId, fanRowId));
-  const waitMs = current ? current.expiresAt.getTime() - now.getTime() : 1000;
-  throw new ApiError('sync_in_progress', 'A synchronisation of this fan is already in progress.', {
-    retryAfterSeconds: Math.min(Math.max(waitMs / 1000, 1), 5),
+const LEASE_KEY_SEED = 0x66616e;
+
+/** Another full sync of this fan holds its lease: 409 with Retry-After (a full sync takes milliseconds). */
+export function syncInProgress(): ApiError {
+  return new ApiError('sync_in_progress', 'A synchronisation of this fan is already in progress.', {
+    retryAfterSeconds: 1,
   });
-}
-
-/** Releases the lease if this holder still has it (an expired lease may have been taken over). */
-export async function releaseLease(db: Database, fanRowId: string, holder: string): Promise<void> {
-  await db.delete(syncLeases).where(and(eq(syncLeases.fanRowId, fanRowId), eq(syncLeases.holder, holder)));
 }

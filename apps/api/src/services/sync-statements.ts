@@ -1,114 +1,200 @@
 import type { Role } from '@fannotes/contract';
 import { fans, notes, syncClients, type Database, type Transaction } from '@fannotes/db';
 import { getTableColumns, sql, type SQL } from 'drizzle-orm';
-import { roleRights, type FanRow } from './authz.ts';
+import { fanNotFound, roleRights, type FanRow } from './authz.ts';
+import { tryTakeLease } from './lease.ts';
 import { decodeRow, executeRows, recordsetColumns, textArray, toColumnNames } from './raw-sql.ts';
 import type { NoteRow } from './serialize.ts';
 
 /**
- * The statements of a full sync, each folding several steps into one round trip, so that a push costs
- * at most six whatever it carries: (1) resolve the fan and take its lease, BEGIN, (2) lock the fan and
- * the client, (3) load the notes the changes touch, (4) write, purge, bump, release and read the page,
- * COMMIT. The invariants of DESIGN.md hold as in the step-by-step version: the fan row is locked before
- * any of its notes is read; every write happens under that lock in the same transaction; the lease is
- * a committed row other processes see, released atomically with the commit.
+ * The statements of a full sync, each folding several steps into one round trip.
+ *
+ * A push (a request with changes: always a full sync, so its plan is known before the fan is read):
+ * BEGIN, (1) resolve the fan, take its lease and lock it and the client, (2) load the notes the
+ * changes touch, (3) write, purge, bump and read the page, COMMIT: five round trips whatever it carries.
+ *
+ * A full sync without changes: resolve (authz.ts) to plan it, then (1) one statement of its own that
+ * takes the lease, purges, stamps the fan and reads the page: two round trips, as a throttled read.
+ *
+ * The invariants of DESIGN.md hold as in the step-by-step version: a write of notes happens with the
+ * fan row locked, in one transaction that bumps the fan's version once; a page and its cursor come
+ * from one snapshot; the lease (lease.ts) is held until the sync's transaction ends.
  */
 
 const writerRoles = (Object.keys(roleRights) as Role[]).filter((role) =>
   (roleRights[role] as readonly string[]).includes('write'),
 );
 
-export interface ResolvedWithLease {
+const FAN_COLUMNS = Object.values(getTableColumns(fans)).map((column) => column.name);
+const LOCKED_FAN_COLUMNS = sql.raw(FAN_COLUMNS.map((name) => `l."${name}" as "locked.${name}"`).join(', '));
+
+export interface ClientRow {
+  clientId: string;
+  userId: string;
+  lastMutationId: number;
+}
+
+export interface LockedForPush {
+  /** The fans the request names among the caller's accounts, with the caller's role (pickResolvedFan). */
   rows: { fan: FanRow; role: Role }[];
   /** Whether this statement took the fan's lease (exactly one fan found, a writer's role, lease free). */
-  taken: boolean;
+  leased: boolean;
+  /** The fan row, locked: its latest committed state, whatever committed while this statement waited. */
+  fan: FanRow | null;
+  /** The sync client's row, locked; undefined without a clientId, null if it could not be read here. */
+  client: ClientRow | null | undefined;
 }
 
 /**
- * resolveFan and acquireLease in one statement, for requests whose plan is known to be a full sync
- * before the fan is read (they carry changes). The lease is taken only when the fan is unambiguous
- * and the caller may write, so every request refused at those steps leaves no lease behind.
+ * The first statement of a push, in its transaction: resolve the fan among the caller's accounts, take
+ * its lease (only for exactly one fan and a writer's role, so a refused request never holds it), lock
+ * the fan row (FOR UPDATE: its latest committed version) and, with a clientId, register the client if
+ * it is new and lock its row. `client` is null in one race only: the client's first row was being
+ * inserted by another transaction, which committed while this statement waited; the caller then reads
+ * it with a statement of its own.
  */
-export async function resolveFanTakingLease(
-  db: Database,
+export async function lockForPush(
+  tx: Transaction,
   userId: string,
   target: { fanId: string; accountId?: string | undefined },
-  lease: { holder: string; now: Date; expiresAt: Date },
-): Promise<ResolvedWithLease> {
-  const now = lease.now.toISOString();
-  const rows = await executeRows(
-    db,
-    sql`with found as (
+  client: { clientId: string; now: Date } | undefined,
+): Promise<LockedForPush> {
+  const parts: SQL[] = [
+    sql`found as (
       select f.*, m.role as "member.role"
       from ${fans} f
       join memberships m on m.account_id = f.account_id and m.user_id = ${userId}
       where f.fan_id = ${target.fanId}${target.accountId ? sql` and f.account_id = ${target.accountId}` : sql``}
       limit 21
-    ), taken as (
-      insert into sync_leases (fan_row_id, holder, acquired_at, expires_at)
-      select id, ${lease.holder}, ${now}::timestamptz, ${lease.expiresAt.toISOString()}::timestamptz
-      from found
+    )`,
+    sql`leased as materialized (
+      select id, ${tryTakeLease(sql`id`)} as taken from found
       where (select count(*) from found) = 1 and "member.role" = any(${textArray(writerRoles)}::text[])
-      on conflict (fan_row_id) do update
-        set holder = excluded.holder, acquired_at = excluded.acquired_at, expires_at = excluded.expires_at
-        where sync_leases.expires_at < ${now}::timestamptz
-      returning holder
-    )
-    select found.*, exists (select 1 from taken) as "lease.taken" from found`,
-  );
-  return {
-    rows: rows.map((raw) => ({ fan: decodeRow(fans, raw)!, role: raw['member.role'] as Role })),
-    taken: rows.some((raw) => raw['lease.taken'] === true),
-  };
-}
-
-export interface LockedFan {
-  fan: FanRow;
-  /** The sync client's row, locked; undefined without a clientId, null if it could not be read here. */
-  client: { clientId: string; userId: string; lastMutationId: number } | null | undefined;
-}
-
-/**
- * Locks the fan row (FOR UPDATE: the latest committed version, whatever ran before) and, with a
- * clientId, registers the client if it is new and locks its row, in one statement.
- * `client` is null in one race only: the client's first row was being inserted by another transaction,
- * which committed while this statement waited; the caller then reads it with a statement of its own.
- */
-export async function lockFanAndClient(
-  tx: Transaction,
-  fanRowId: string,
-  client: { clientId: string; userId: string; now: Date } | undefined,
-): Promise<LockedFan | null> {
-  if (!client) {
-    const rows = await executeRows(tx, sql`select * from ${fans} where id = ${fanRowId} for update`);
-    return rows[0] ? { fan: decodeRow(fans, rows[0])!, client: undefined } : null;
-  }
-  const now = client.now.toISOString();
-  const rows = await executeRows(
-    tx,
-    sql`with locked as (
-      select * from ${fans} where id = ${fanRowId} for update
-    ), created as (
+    )`,
+    sql`locked as (
+      select f.* from ${fans} f join leased on leased.id = f.id and leased.taken for update of f
+    )`,
+  ];
+  if (client) {
+    const now = client.now.toISOString();
+    parts.push(sql`created as (
       insert into ${syncClients} (client_id, user_id, last_mutation_id, created_at, updated_at)
-      values (${client.clientId}, ${client.userId}, 0, ${now}::timestamptz, ${now}::timestamptz)
+      select ${client.clientId}, ${userId}, 0, ${now}::timestamptz, ${now}::timestamptz
+      where exists (select 1 from locked)
       on conflict (client_id) do nothing
       returning client_id, user_id, last_mutation_id
     ), existing as (
       select client_id, user_id, last_mutation_id from ${syncClients}
-      where client_id = ${client.clientId} for update
+      where client_id = ${client.clientId} and exists (select 1 from locked) for update
     ), chosen as (
       select * from created union all select * from existing
-    )
-    select locked.*, c.client_id as "client.client_id", c.user_id as "client.user_id",
-      c.last_mutation_id as "client.last_mutation_id"
-    from locked left join (select * from chosen limit 1) c on true`,
+    )`);
+  }
+  const clientColumns = client
+    ? sql`, c.client_id as "client.client_id", c.user_id as "client.user_id",
+        c.last_mutation_id as "client.last_mutation_id"`
+    : sql``;
+  const clientJoin = client ? sql` left join (select * from chosen limit 1) c on true` : sql``;
+  const rows = await executeRows(
+    tx,
+    sql`with ${sql.join(parts, sql`, `)}
+    select found.*, coalesce((select taken from leased), false) as "lease.taken", ${LOCKED_FAN_COLUMNS}${clientColumns}
+    from found left join locked l on true${clientJoin}`,
   );
-  const raw = rows[0];
-  if (!raw) return null;
-  const row = raw['client.client_id'] === null ? null : decodeRow(syncClients, raw, 'client.');
+  const first = rows[0];
   return {
-    fan: decodeRow(fans, raw)!,
-    client: row ? { clientId: row.clientId, userId: row.userId, lastMutationId: row.lastMutationId } : null,
+    rows: rows.map((raw) => ({ fan: decodeRow(fans, raw)!, role: raw['member.role'] as Role })),
+    leased: first?.['lease.taken'] === true,
+    fan: first ? decodeRow(fans, first, 'locked.') : null,
+    client: client === undefined ? undefined : first ? decodeClient(first) : null,
+  };
+}
+
+function decodeClient(raw: Record<string, unknown>): ClientRow | null {
+  const row = raw['client.client_id'] === null ? null : decodeRow(syncClients, raw, 'client.');
+  return row ? { clientId: row.clientId, userId: row.userId, lastMutationId: row.lastMutationId } : null;
+}
+
+export interface RefreshInput {
+  fan: FanRow;
+  userId: string;
+  clientId: string | undefined;
+  now: Date;
+  /** Tombstones deleted before this are purged (DESIGN.md: the tombstone horizon). */
+  horizon: Date;
+  fanState: { lastFullSyncAt: Date | null; lastForcedSyncAt: Date | null };
+  page: { reset: true } | { reset: false; since: number };
+  limit: number;
+}
+
+export type Refreshed =
+  | {
+      outcome: 'leased';
+      version: number;
+      purgedThroughVersion: number;
+      client: ClientRow | null;
+      rows: NoteRow[];
+    }
+  | { outcome: 'busy' }
+  | { outcome: 'foreign-client' };
+
+/**
+ * A full sync without changes in one statement, outside any explicit transaction: take the fan's lease
+ * (held to the end of the statement), purge tombstones past the horizon, stamp the fan's sync times and
+ * read the page with the fan's version. Nothing is written unless the lease was taken and the clientId,
+ * if any, is the caller's. Writing no notes, it needs no lock on the fan row: the page and the cursor
+ * (the version) come from the statement's one snapshot, and the purge moves the fan's purge horizon in
+ * the same statement, so a reader sees both or neither.
+ */
+export async function refreshFan(db: Database, input: RefreshInput): Promise<Refreshed> {
+  const { fan } = input;
+  const horizon = input.horizon.toISOString();
+  const clientCte = input.clientId
+    ? sql`select user_id, client_id, last_mutation_id from ${syncClients} where client_id = ${input.clientId}`
+    : sql`select null::uuid as user_id, null::uuid as client_id, null::bigint as last_mutation_id where false`;
+  const pageCondition = input.page.reset ? sql`n.deleted_at is null` : sql`n.version > ${input.page.since}`;
+  const rows = await executeRows(
+    db,
+    sql`with client as (${clientCte}),
+    lease as materialized (
+      select case when exists (select 1 from client where user_id <> ${input.userId}) then null
+        else ${tryTakeLease(sql`${fan.id}`)} end as taken
+    ), purged as (
+      delete from ${notes}
+      where fan_row_id = ${fan.id} and deleted_at < ${horizon}::timestamptz and only_fans_note_id is null
+        and (select taken from lease)
+      returning id, version
+    ), bumped as (
+      update ${fans} set
+        purged_through_version = greatest(purged_through_version, coalesce((select max(version) from purged), 0)),
+        last_full_sync_at = ${input.fanState.lastFullSyncAt?.toISOString() ?? null}::timestamptz,
+        last_forced_sync_at = ${input.fanState.lastForcedSyncAt?.toISOString() ?? null}::timestamptz
+      where id = ${fan.id} and (select taken from lease)
+      returning purged_through_version
+    ), page as (
+      select n.* from ${notes} n
+      where n.fan_row_id = ${fan.id} and ${pageCondition} and (select taken from lease)
+        and n.id not in (select id from purged)
+      order by n.version, n.id limit ${input.limit + 1}
+    )
+    select (select taken from lease) as "lease.taken", f.version as "fan.version",
+      bumped.purged_through_version as "fan.purged_through_version",
+      c.client_id as "client.client_id", c.user_id as "client.user_id",
+      c.last_mutation_id as "client.last_mutation_id", page.*
+    from ${fans} f left join bumped on true left join client c on true left join page on true
+    where f.id = ${fan.id}
+    order by page.version, page.id`,
+  );
+  const first = rows[0];
+  if (!first) throw fanNotFound();
+  if (first['lease.taken'] === null) return { outcome: 'foreign-client' };
+  if (first['lease.taken'] !== true) return { outcome: 'busy' };
+  return {
+    outcome: 'leased',
+    version: Number(first['fan.version']),
+    purgedThroughVersion: Number(first['fan.purged_through_version'] ?? fan.purgedThroughVersion),
+    client: decodeClient(first),
+    rows: rows.map((raw) => decodeRow(notes, raw)).filter((row): row is NoteRow => row !== null),
   };
 }
 
@@ -141,7 +227,6 @@ export interface CloseInput {
   };
   /** The client's new last mutation id, when it moved. */
   client?: { clientId: string; lastMutationId: number } | undefined;
-  lease: string;
   /** The page to read: the full live set (reset), or the notes with a version above `since`. */
   page: { reset: true } | { reset: false; since: number };
   limit: number;
@@ -154,9 +239,10 @@ export interface Closed {
 }
 
 /**
- * The rest of a full sync in one statement: upsert the changed notes, purge tombstones past the
- * horizon (except those of OnlyFans notes: the next snapshot would import a note the CRM deleted again), bump the fan (version, purge horizon, sync stamps), record the client's last mutation id,
- * release the lease, and read the page. The page is read from the statement's snapshot (the notes as
+ * The rest of a push in one statement: upsert the changed notes, purge tombstones past the horizon
+ * (except those of OnlyFans notes: the next snapshot would import a note the CRM deleted again), bump
+ * the fan (version, purge horizon, sync stamps), record the client's last mutation id, and read the
+ * page. The page is read from the statement's snapshot (the notes as
  * they were under the lock) with the rows this statement wrote in place of their old versions and the
  * purged ones left out: exactly what a read after the writes would return.
  */
@@ -210,9 +296,6 @@ export async function closeFullSync(tx: Transaction, input: CloseInput): Promise
       where client_id = ${input.client.clientId}
     )`);
   }
-  parts.push(sql`released as (
-    delete from sync_leases where fan_row_id = ${fan.id} and holder = ${input.lease}
-  )`);
   const fromTable = sql`select n.* from ${notes} n
     where n.fan_row_id = ${fan.id} and ${pageCondition(sql.raw('n'))}
       and n.id <> all(${changedIds}::text[]) and n.id not in (select id from purged)`;

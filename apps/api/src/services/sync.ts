@@ -2,68 +2,60 @@ import { createHash } from 'node:crypto';
 import {
   MAX_NOTES_PER_SYNC,
   type MutationResult,
-  type Role,
   type SyncNotesData,
   type SyncNotesInput,
 } from '@fannotes/contract';
-import { syncClients, type Transaction } from '@fannotes/db';
+import { syncClients, type Database, type Transaction } from '@fannotes/db';
 import { afterFullSync, decodeCursor, planSync } from '@fannotes/sync-core';
 import { eq } from 'drizzle-orm';
 import type { z } from 'zod';
 import type { AuthedContext } from '../context.ts';
 import { ApiError } from '../errors.ts';
-import { pickResolvedFan, requireRight, resolveFan, type FanRow } from './authz.ts';
+import { fanNotFound, pickResolvedFan, requireRight, resolveFan, type FanRow } from './authz.ts';
 import type { FanWrite } from './fan-transaction.ts';
-import { acquireLease, leaseBusy, newLease, releaseLease } from './lease.ts';
+import { syncInProgress } from './lease.ts';
 import { decideNoteChanges, type DecidedChanges } from './note-writes.ts';
 import { isReset, pageFromRows, readNotes, type NotesPage } from './read-notes.ts';
-import { closeFullSync, lockFanAndClient, resolveFanTakingLease } from './sync-statements.ts';
+import type { NoteRow } from './serialize.ts';
+import { closeFullSync, lockForPush, refreshFan } from './sync-statements.ts';
 
 type Input = z.output<typeof SyncNotesInput>;
 
 /**
- * POST /api/v2/sync-notes. In order: resolve and authorize the fan, ask sync-core for a plan
- * (throttled read or full sync), and for a full sync take the fan's lease, then in one short
- * transaction apply the client's mutations exactly once, merge the OnlyFans snapshot, bump the fan's
- * version once, record the client's last mutation id and read the delta; release the lease.
+ * POST /api/v2/sync-notes. A request with changes (mutations or an OnlyFans snapshot) is always a full
+ * sync: in one short transaction it resolves and authorizes the fan, takes the fan's lease and locks it,
+ * applies the client's mutations exactly once, merges the OnlyFans snapshot, bumps the fan's version
+ * once, records the client's last mutation id and reads the delta. A request without changes resolves
+ * and authorizes the fan, asks sync-core for a plan, then reads (throttled) or runs a full sync without
+ * changes in one statement.
  *
- * Database round trips: a throttled read is two (resolve, read). A full sync is at most six whatever
- * the request carries (see sync-statements.ts): resolve and lease (one statement when the request has
- * changes, since its plan is then known to be a full sync), BEGIN, lock the fan and the client, load
- * the notes the changes touch (only with changes), one closing statement, COMMIT.
+ * Database round trips (sync-statements.ts): a throttled read or a full sync without changes is two; a
+ * push is five whatever it carries (BEGIN, lock, load the notes it touches, close, COMMIT).
  */
 export async function syncNotes(ctx: AuthedContext, input: Input): Promise<SyncNotesData> {
-  const { db, throttle, leaseMs } = ctx.deps;
   const now = ctx.deps.now();
-  const userId = ctx.user.userId;
-  const mutations = input.mutations ?? [];
-  const hasChanges = mutations.length > 0 || input.onlyFansNotes !== undefined;
+  const since = input.cursor === undefined ? null : decodeCursor(input.cursor);
+  const hasChanges = (input.mutations ?? []).length > 0 || input.onlyFansNotes !== undefined;
+  if (hasChanges) return ctx.deps.db.transaction((tx) => push(ctx, tx, input, now, since));
 
-  let resolved: { fan: FanRow; role: Role };
-  let holder: string | undefined;
-  if (hasChanges) {
-    const lease = newLease(now, leaseMs);
-    const found = await resolveFanTakingLease(db, userId, input, lease);
-    resolved = pickResolvedFan(found.rows);
-    requireRight(resolved.role, 'write');
-    if (found.taken) holder = lease.holder;
-  } else {
-    resolved = await resolveFan(db, userId, input);
+  const { fan } = await resolveFan(ctx.deps.db, ctx.user.userId, input);
+  const plan = planFor(ctx, fan, input, now, false);
+  if (plan.action === 'throttled') {
+    const page = await readNotes(ctx.deps.db, fan, since);
+    return answer({ synchronized: false, now, nextSyncAt: plan.nextSyncAt, page, lastMutationId: null });
   }
-  const { fan } = resolved;
+  return refresh(ctx, fan, input, now, since, plan.nextSyncAt);
+}
 
+/** sync-core's throttle decision for this fan now; a forced sync too soon is refused here (429). */
+function planFor(ctx: AuthedContext, fan: FanRow, input: Input, now: Date, hasChanges: boolean) {
   const plan = planSync({
-    state: {
-      lastFullSyncAt: fan.lastFullSyncAt?.getTime() ?? null,
-      lastForcedSyncAt: fan.lastForcedSyncAt?.getTime() ?? null,
-    },
+    state: syncState(fan),
     force: input.force,
     hasChanges,
     now: now.getTime(),
-    policy: throttle,
+    policy: ctx.deps.throttle,
   });
-  const since = input.cursor === undefined ? null : decodeCursor(input.cursor);
-
   if (plan.action === 'reject') {
     throw new ApiError(
       'rate_limit_exceeded',
@@ -74,74 +66,67 @@ export async function syncNotes(ctx: AuthedContext, input: Input): Promise<SyncN
       },
     );
   }
-  if (plan.action === 'throttled') {
-    const page = await readNotes(db, fan, since);
-    return {
-      synchronized: false,
-      throttled: true,
-      nextSyncAt: new Date(plan.nextSyncAt).toISOString(),
-      ...page,
-      noteCount: page.notes.length,
-      timestamp: now.toISOString(),
-      lastMutationId: null,
-      results: [],
-    };
-  }
+  return plan;
+}
 
-  if (hasChanges && holder === undefined) await leaseBusy(db, fan.id, now);
-  holder ??= await acquireLease(db, fan.id, now, leaseMs);
-  // The closing statement releases the lease, so it goes with the commit; released here otherwise.
-  let committed = false;
-  try {
-    const { page, results, lastMutationId } = await db.transaction((tx) =>
-      fullSync(ctx, tx, fan.id, input, { now, since, holder: holder, forced: input.force }),
-    );
-    committed = true;
-    return {
-      synchronized: true,
-      throttled: false,
-      nextSyncAt: new Date(plan.nextSyncAt).toISOString(),
-      ...page,
-      noteCount: page.notes.length,
-      timestamp: now.toISOString(),
-      lastMutationId,
-      results,
-    };
-  } finally {
-    if (!committed) {
-      await releaseLease(db, fan.id, holder).catch((error: unknown) => {
-        // The lease expires by itself; a failed release only delays the next full sync of this fan.
-        ctx.log.warn({ err: error, fanRowId: fan.id }, 'could not release sync lease');
-      });
-    }
-  }
+/** A full sync without changes: one statement (refreshFan), which takes the lease for its duration. */
+async function refresh(
+  ctx: AuthedContext,
+  fan: FanRow,
+  input: Input,
+  now: Date,
+  since: number | null,
+  nextSyncAt: number,
+): Promise<SyncNotesData> {
+  const reset = isReset(fan, since);
+  const refreshed = await refreshFan(ctx.deps.db, {
+    fan,
+    userId: ctx.user.userId,
+    clientId: input.clientId,
+    now,
+    horizon: new Date(now.getTime() - ctx.deps.tombstoneTtlMs),
+    fanState: stampsAfter(fan, now, input.force),
+    page: reset ? { reset: true } : { reset: false, since: since! },
+    limit: MAX_NOTES_PER_SYNC,
+  });
+  if (refreshed.outcome === 'foreign-client') throw foreignClient();
+  if (refreshed.outcome === 'busy') throw syncInProgress();
+  const current = {
+    ...fan,
+    version: refreshed.version,
+    purgedThroughVersion: refreshed.purgedThroughVersion,
+  };
+  const page = await pageAfterClose(ctx.deps.db, current, reset, since, refreshed.rows);
+  const lastMutationId = input.clientId === undefined ? null : (refreshed.client?.lastMutationId ?? 0);
+  return answer({ synchronized: true, now, nextSyncAt, page, lastMutationId });
 }
 
 /**
- * One full sync's transaction, holding the fan row's lock throughout: applies the client's mutations
- * exactly once (sync-core decides) and merges the OnlyFans snapshot; the client's last processed id
- * (rejected ones included, so a client can never wedge on one) is stored in this same transaction as
- * the effects; then purge, bump, release the lease and read the page, in one statement.
+ * A push, in its transaction: the fan row and the client's row are locked first; the client's last
+ * processed id (rejected mutations included, so a client can never wedge on one) is stored in this same
+ * transaction as the effects; then purge, bump and read the page, in one statement.
  */
-async function fullSync(
+async function push(
   ctx: AuthedContext,
   tx: Transaction,
-  fanRowId: string,
   input: Input,
-  run: { now: Date; since: number | null; holder: string; forced: boolean },
-): Promise<{ page: NotesPage; results: MutationResult[]; lastMutationId: number | null }> {
-  const { now, since } = run;
+  now: Date,
+  since: number | null,
+): Promise<SyncNotesData> {
   const userId = ctx.user.userId;
-  const locked = await lockFanAndClient(
+  const locked = await lockForPush(
     tx,
-    fanRowId,
-    input.clientId === undefined ? undefined : { clientId: input.clientId, userId, now },
+    userId,
+    input,
+    input.clientId === undefined ? undefined : { clientId: input.clientId, now },
   );
-  if (!locked) throw new ApiError('resource_not_found', 'Fan not found.');
+  requireRight(pickResolvedFan(locked.rows).role, 'write');
+  if (!locked.leased) throw syncInProgress();
+  // The fan was deleted (its account closed) between finding it and locking it.
+  if (!locked.fan) throw fanNotFound();
+  const plan = planFor(ctx, locked.fan, input, now, true);
   const client = locked.client === null ? await loadClient(tx, input.clientId!) : locked.client;
-  if (client && client.userId !== userId) {
-    throw new ApiError('permission_denied', 'This clientId belongs to another user.');
-  }
+  if (client && client.userId !== userId) throw foreignClient();
   const write: FanWrite = {
     tx,
     fan: locked.fan,
@@ -176,13 +161,6 @@ async function fullSync(
     }
   }
 
-  const next = afterFullSync(
-    {
-      lastFullSyncAt: write.fan.lastFullSyncAt?.getTime() ?? null,
-      lastForcedSyncAt: write.fan.lastForcedSyncAt?.getTime() ?? null,
-    },
-    { now: now.getTime(), forced: run.forced },
-  );
   const version = write.touched ? write.version : write.fan.version;
   const reset = isReset({ version, purgedThroughVersion: write.fan.purgedThroughVersion }, since);
   const closed = await closeFullSync(tx, {
@@ -193,24 +171,70 @@ async function fullSync(
     touched: write.touched,
     horizon: new Date(now.getTime() - ctx.deps.tombstoneTtlMs),
     fanState: {
-      lastFullSyncAt: next.lastFullSyncAt === null ? null : new Date(next.lastFullSyncAt),
-      lastForcedSyncAt: next.lastForcedSyncAt === null ? null : new Date(next.lastForcedSyncAt),
+      ...stampsAfter(write.fan, now, input.force),
       onlyFansSnapshotDigest: snapshot ? digest : undefined,
     },
     client: recorded,
-    lease: run.holder,
     page: reset ? { reset: true } : { reset: false, since: since! },
     limit: MAX_NOTES_PER_SYNC,
   });
   const current = { ...write.fan, version, purgedThroughVersion: closed.purgedThroughVersion };
-  // This sync's purge passed the client's cursor: it must now get the full set (rare: a client away
-  // for longer than the tombstone horizon).
-  const page =
-    !reset && isReset(current, since)
-      ? await readNotes(tx, current, since)
-      : await pageFromRows(tx, current, reset, closed.rows);
-  return { page, results, lastMutationId };
+  const page = await pageAfterClose(tx, current, reset, since, closed.rows);
+  return answer({ synchronized: true, now, nextSyncAt: plan.nextSyncAt, page, lastMutationId, results });
 }
+
+/**
+ * The page of a full sync from the rows its closing statement read. If that statement's purge passed
+ * the client's cursor, the client must now get the full set instead (rare: a client away for longer
+ * than the tombstone horizon).
+ */
+function pageAfterClose(
+  db: Database | Transaction,
+  fan: FanRow,
+  reset: boolean,
+  since: number | null,
+  rows: NoteRow[],
+): Promise<NotesPage> {
+  return !reset && isReset(fan, since) ? readNotes(db, fan, since) : pageFromRows(db, fan, reset, rows);
+}
+
+function syncState(fan: FanRow) {
+  return {
+    lastFullSyncAt: fan.lastFullSyncAt?.getTime() ?? null,
+    lastForcedSyncAt: fan.lastForcedSyncAt?.getTime() ?? null,
+  };
+}
+
+/** The fan's sync stamps once this full sync has succeeded (sync-core's afterFullSync). */
+function stampsAfter(fan: FanRow, now: Date, forced: boolean) {
+  const next = afterFullSync(syncState(fan), { now: now.getTime(), forced });
+  return {
+    lastFullSyncAt: next.lastFullSyncAt === null ? null : new Date(next.lastFullSyncAt),
+    lastForcedSyncAt: next.lastForcedSyncAt === null ? null : new Date(next.lastForcedSyncAt),
+  };
+}
+
+function answer(input: {
+  synchronized: boolean;
+  now: Date;
+  nextSyncAt: number;
+  page: NotesPage;
+  lastMutationId: number | null;
+  results?: MutationResult[];
+}): SyncNotesData {
+  return {
+    synchronized: input.synchronized,
+    throttled: !input.synchronized,
+    nextSyncAt: new Date(input.nextSyncAt).toISOString(),
+    ...input.page,
+    noteCount: input.page.notes.length,
+    timestamp: input.now.toISOString(),
+    lastMutationId: input.lastMutationId,
+    results: input.results ?? [],
+  };
+}
+
+const foreignClient = () => new ApiError('permission_denied', 'This clientId belongs to another user.');
 
 /** The client's row when the combined statement could not see it (its first insert raced another). */
 async function loadClient(tx: Transaction, clientId: string) {

@@ -1,19 +1,4 @@
-import { bigint, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core';
-import { fans } from './fans.ts';
-
-/**
- * At most one full sync per fan at a time, across all API processes: a row per fan, taken with an
- * upsert that succeeds only when the row is absent or expired, so a crashed holder cannot wedge a fan.
- */
-export const syncLeases = pgTable('sync_leases', {
-  fanRowId: uuid('fan_row_id')
-    .primaryKey()
-    .references(() => fans.id, { onDelete: 'cascade' }),
-  /** A random token of the request that holds the lease; only it may release the lease. */
-  holder: text('holder').notNull(),
-  acquiredAt: timestamp('acquired_at', { withTimezone: true }).notNull(),
-  expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
-});
+import { bigint, pgTable, timestamp, uuid } from 'drizzle-orm/pg-core';
 
 /**
  * One installed client (extension install) of one user: the last mutation id applied for it, written
