@@ -341,6 +341,8 @@ describe('configuration', () => {
 });
 
 describe('the key set', () => {
+  // These pin the key set resolver itself: with the verified-token cache off, every call reaches it.
+  const uncachedVerifier = (overrides: Partial<AuthConfig>) => verifier({ cacheTtlMs: 0, ...overrides });
   const unavailable = async (promise: Promise<unknown>) => {
     const error = await failure(promise);
     return {
@@ -360,7 +362,7 @@ describe('the key set', () => {
   test('a key rotated into the key set is accepted once the cooldown has passed', async () => {
     vi.useFakeTimers({ toFake: ['Date'] });
     const keys = await keyServer([es.jwk]);
-    const verify = verifier({ jwksUrl: keys.url });
+    const verify = uncachedVerifier({ jwksUrl: keys.url });
     await verify(await signWith(es, claims()));
     const next = await keyPair('ES256', 'es-2');
     keys.keys = [es.jwk, next.jwk];
@@ -373,7 +375,7 @@ describe('the key set', () => {
 
   test('a key that replaced the old one is accepted and the old one refused', async () => {
     const keys = await keyServer([es.jwk]);
-    const verify = verifier({ jwksUrl: keys.url, jwksCooldownMs: 0 });
+    const verify = uncachedVerifier({ jwksUrl: keys.url, jwksCooldownMs: 0 });
     await verify(await signWith(es, claims()));
     const next = await keyPair('RS256', 'rs-2');
     keys.keys = [next.jwk];
@@ -384,7 +386,7 @@ describe('the key set', () => {
   test('an unknown kid repeated many times refetches the key set at most once per cooldown', async () => {
     vi.useFakeTimers({ toFake: ['Date'] });
     const keys = await keyServer([es.jwk]);
-    const verify = verifier({ jwksUrl: keys.url });
+    const verify = uncachedVerifier({ jwksUrl: keys.url });
     await verify(await signWith(es, claims()));
     expect(keys.requests).toBe(1);
 
@@ -401,7 +403,7 @@ describe('the key set', () => {
 
   test('a warm cache keeps verifying after the key set server stops', async () => {
     const keys = await keyServer([es.jwk, rs.jwk]);
-    const verify = verifier({ jwksUrl: keys.url });
+    const verify = uncachedVerifier({ jwksUrl: keys.url });
     await verify(await signWith(es, claims()));
     await keys.stop();
     expect((await verify(await signWith(es, claims()))).userId).toBe(USER_ID);
@@ -411,7 +413,7 @@ describe('the key set', () => {
   test('past its max age, a cache whose refresh fails keeps verifying and retries once per cooldown', async () => {
     vi.useFakeTimers({ toFake: ['Date'] });
     const keys = await keyServer([es.jwk]);
-    const verify = verifier({ jwksUrl: keys.url, jwksCacheMaxAgeMs: 60_000 });
+    const verify = uncachedVerifier({ jwksUrl: keys.url, jwksCacheMaxAgeMs: 60_000 });
     const token = await signWith(es, claims());
     await verify(token);
 
@@ -432,7 +434,7 @@ describe('the key set', () => {
 
   test('an unknown kid while the key set is unreachable is 503, not 401: it may be a new key', async () => {
     const keys = await keyServer([es.jwk]);
-    const verify = verifier({ jwksUrl: keys.url });
+    const verify = uncachedVerifier({ jwksUrl: keys.url });
     await verify(await signWith(es, claims()));
     await keys.stop();
     const next = await keyPair('ES256', 'es-next');
@@ -445,7 +447,7 @@ describe('the key set', () => {
   test('a cold cache with the key set server down is 503 service_unavailable with Retry-After', async () => {
     const keys = await keyServer([es.jwk]);
     await keys.stop();
-    const verify = verifier({ jwksUrl: keys.url });
+    const verify = uncachedVerifier({ jwksUrl: keys.url });
     const token = await signWith(es, claims());
     expect(await unavailable(verify(token))).toEqual(UNAVAILABLE);
     expect(await unavailable(verify(token))).toEqual(UNAVAILABLE);
@@ -458,21 +460,21 @@ describe('the key set', () => {
   ] as const)('a cold cache whose key set server %s is 503', async (_name, mode) => {
     const keys = await keyServer([es.jwk]);
     keys.mode = mode;
-    const verify = verifier({ jwksUrl: keys.url });
+    const verify = uncachedVerifier({ jwksUrl: keys.url });
     expect(await unavailable(verify(await signWith(es, claims())))).toEqual(UNAVAILABLE);
   });
 
   test('a cold cache whose key set server never answers is 503 after the timeout', async () => {
     const keys = await keyServer([es.jwk]);
     keys.mode = 'hang';
-    const verify = verifier({ jwksUrl: keys.url, jwksTimeoutMs: 50 });
+    const verify = uncachedVerifier({ jwksUrl: keys.url, jwksTimeoutMs: 50 });
     expect(await unavailable(verify(await signWith(es, claims())))).toEqual(UNAVAILABLE);
   });
 
   test('a cold cache recovers on the first request after the key set server is back', async () => {
     const keys = await keyServer([es.jwk]);
     keys.mode = 'error';
-    const verify = verifier({ jwksUrl: keys.url });
+    const verify = uncachedVerifier({ jwksUrl: keys.url });
     const token = await signWith(es, claims());
     await unavailable(verify(token));
     keys.mode = 'ok';
@@ -482,6 +484,168 @@ describe('the key set', () => {
   test('HS256 tokens verify while the key set is down', async () => {
     const keys = await keyServer([es.jwk]);
     await keys.stop();
-    expect((await verifier({ jwksUrl: keys.url })(await signHs(claims()))).userId).toBe(USER_ID);
+    expect((await uncachedVerifier({ jwksUrl: keys.url })(await signHs(claims()))).userId).toBe(USER_ID);
+  });
+});
+
+describe('the verified-token cache', () => {
+  const INVALID = 'The access token is invalid.';
+  const EXPIRED = 'The access token has expired.';
+
+  /** The verifier's clock, moved by hand; the key set's own cache runs on the real one. */
+  function manualClock() {
+    const clock = { ms: NOW * 1000, now: () => new Date(clock.ms) };
+    return clock;
+  }
+
+  /**
+   * A verifier whose key set is refetched on every lookup (max age 0, cooldown 0), so the key server's
+   * request count is the number of times a token reached the signature check.
+   */
+  async function countingVerifier(overrides: Partial<AuthConfig> = {}) {
+    const keys = await keyServer([es.jwk]);
+    const clock = manualClock();
+    const verify = verifier({
+      jwksUrl: keys.url,
+      jwksCacheMaxAgeMs: 0,
+      jwksCooldownMs: 0,
+      now: clock.now,
+      ...overrides,
+    });
+    return { keys, clock, verify };
+  }
+
+  test('a token seen again within the ttl is not checked against the key set again', async () => {
+    const { keys, clock, verify } = await countingVerifier();
+    const token = await signWith(es, claims());
+    const user = await verify(token);
+    expect(keys.requests).toBe(1);
+    await verify(await signWith(es, claims()));
+    expect(keys.requests).toBe(2);
+
+    clock.ms += 59_999;
+    for (let i = 0; i < 10; i++) expect(await verify(token)).toBe(user);
+    await Promise.all(Array.from({ length: 10 }, async () => expect(await verify(token)).toBe(user)));
+    expect(keys.requests).toBe(2);
+  });
+
+  test('with cacheTtlMs 0 every request is checked against the key set', async () => {
+    const { keys, verify } = await countingVerifier({ cacheTtlMs: 0 });
+    const token = await signWith(es, claims());
+    for (let i = 0; i < 3; i++) expect((await verify(token)).userId).toBe(USER_ID);
+    expect(keys.requests).toBe(3);
+  });
+
+  test.each([30, 0])(
+    'a remembered token past exp plus a tolerance of %is gets the expired error',
+    async (clockToleranceSec) => {
+      const { keys, clock, verify } = await countingVerifier({ clockToleranceSec, cacheTtlMs: 600_000 });
+      const token = await signWith(es, claims({ exp: NOW + 100 }));
+      await verify(token);
+
+      clock.ms = (NOW + 100 + clockToleranceSec) * 1000 - 1;
+      expect((await verify(token)).userId).toBe(USER_ID);
+      expect(keys.requests).toBe(1);
+
+      clock.ms += 1;
+      expect(await authFailure(verify(token))).toBe(EXPIRED);
+      expect(await authFailure(verify(token))).toBe(EXPIRED);
+      expect(await authFailure(verifier({ clockToleranceSec, now: clock.now })(token))).toBe(EXPIRED);
+    },
+  );
+
+  test('a remembered HS256 token past exp gets the expired error', async () => {
+    const clock = manualClock();
+    const verify = verifier({ now: clock.now });
+    const token = await signHs(claims({ exp: NOW + 10 }));
+    await verify(token);
+    clock.ms = (NOW + 40) * 1000;
+    expect(await authFailure(verify(token))).toBe(EXPIRED);
+  });
+
+  test('a remembered token is refused as a fresh one would be when the clock moves back before its nbf', async () => {
+    const clock = manualClock();
+    const verify = verifier({ now: clock.now });
+    const token = await signHs(claims({ nbf: NOW + 20 }));
+    await verify(token);
+    clock.ms -= 60_000;
+    expect(await authFailure(verify(token))).toBe(INVALID);
+    expect(await authFailure(verifier({ now: clock.now })(token))).toBe(INVALID);
+  });
+
+  test('past the ttl a token is verified again, and refused once its key has left the key set', async () => {
+    const { keys, clock, verify } = await countingVerifier();
+    const token = await signWith(es, claims());
+    await verify(token);
+
+    clock.ms += 60_000;
+    expect((await verify(token)).userId).toBe(USER_ID);
+    expect(keys.requests).toBe(2);
+
+    keys.keys = [rs.jwk];
+    clock.ms += 59_999;
+    expect((await verify(token)).userId).toBe(USER_ID);
+    expect(keys.requests).toBe(2);
+
+    clock.ms += 1;
+    expect(await authFailure(verify(token))).toBe(INVALID);
+    expect(keys.requests).toBeGreaterThan(2);
+    expect(await authFailure(verify(token))).toBe(INVALID);
+  });
+
+  test('past cacheMaxEntries the oldest token is verified again', async () => {
+    const { keys, verify } = await countingVerifier({ cacheMaxEntries: 2 });
+    const a = await signWith(es, claims());
+    const b = await signWith(es, claims());
+    const c = await signWith(es, claims());
+    await verify(a);
+    await verify(b);
+    await verify(a);
+    await verify(b);
+    expect(keys.requests).toBe(2);
+
+    await verify(c);
+    await verify(b);
+    await verify(c);
+    expect(keys.requests).toBe(3);
+
+    await verify(a);
+    expect(keys.requests).toBe(4);
+  });
+
+  test('a token refused while the key set was unreachable is accepted once it is back', async () => {
+    const { keys, verify } = await countingVerifier();
+    const token = await signWith(es, claims());
+    keys.mode = 'error';
+    expect((await failure(verify(token))).apiCode).toBe('service_unavailable');
+    keys.mode = 'ok';
+    expect((await verify(token)).userId).toBe(USER_ID);
+  });
+
+  test('an invalid token is checked and refused on every attempt', async () => {
+    const { keys, verify } = await countingVerifier();
+    const forged = await signWith(stranger, claims(), 'es-1');
+    for (let i = 1; i <= 3; i++) {
+      expect(await authFailure(verify(forged))).toBe(INVALID);
+      expect(keys.requests).toBe(i);
+    }
+  });
+
+  test('a token with the claims of a remembered one but another signature is refused', async () => {
+    const { verify } = await countingVerifier();
+    const token = await signWith(es, claims());
+    await verify(token);
+    const forged = await signWith(stranger, claims(), 'es-1');
+    expect(forged.slice(0, forged.lastIndexOf('.'))).toBe(token.slice(0, token.lastIndexOf('.')));
+    expect(await authFailure(verify(forged))).toBe(INVALID);
+  });
+
+  test('a remembered anonymous user is still refused by requireRegisteredUser', async () => {
+    const verify = verifier();
+    const token = await signHs(claims({ is_anonymous: true, email: '' }));
+    await verify(token);
+    const user = await verify(token);
+    expect(user.isAnonymous).toBe(true);
+    expect(() => requireRegisteredUser(user)).toThrow(ApiError);
   });
 });

@@ -31,7 +31,14 @@ export interface AuthConfig {
   jwksTimeoutMs?: number;
   /** Default 600 000: how long a fetched key set is trusted before it is refreshed. */
   jwksCacheMaxAgeMs?: number;
-  /** The clock token times (`exp`, `iat`, `nbf`) are checked against; tests pass a fixed one. */
+  /**
+   * Default 60 000; 0 disables. How long a verified token is accepted again without its signature being
+   * checked, so also how long a key removed from the key set keeps its tokens working.
+   */
+  cacheTtlMs?: number;
+  /** Default 1 000: past it, the oldest remembered token makes room for the new one. */
+  cacheMaxEntries?: number;
+  /** The clock token times (`exp`, `iat`, `nbf`) and the cache's ages are read from; tests pass their own. */
   now?: () => Date;
 }
 
@@ -89,6 +96,11 @@ export function createTokenVerifier(config: AuthConfig): TokenVerifier {
   const maxTokenBytes = config.maxTokenBytes ?? 8192;
   const secret = config.jwtSecret ? new TextEncoder().encode(config.jwtSecret) : undefined;
   const keySet = config.jwksUrl ? createKeySetResolver(config.jwksUrl, config) : undefined;
+  const verified = createVerifiedTokens(
+    config.cacheTtlMs ?? 60_000,
+    config.cacheMaxEntries ?? 1_000,
+    clockTolerance,
+  );
 
   const claimRules = (currentDate: Date): JWTVerifyOptions => ({
     issuer: config.issuer,
@@ -104,6 +116,9 @@ export function createTokenVerifier(config: AuthConfig): TokenVerifier {
     if (token.length > maxTokenBytes || Buffer.byteLength(token, 'utf8') > maxTokenBytes) {
       throw failure('invalid', 'token over size cap');
     }
+    const now = config.now?.() ?? new Date();
+    const remembered = verified?.get(token, now);
+    if (remembered) return remembered;
 
     let alg: unknown;
     try {
@@ -112,7 +127,6 @@ export function createTokenVerifier(config: AuthConfig): TokenVerifier {
       throw failure('invalid', error);
     }
 
-    const now = config.now?.() ?? new Date();
     let payload: JWTPayload;
     try {
       if (alg === 'HS256' && secret) {
@@ -132,7 +146,59 @@ export function createTokenVerifier(config: AuthConfig): TokenVerifier {
       throw toAuthError(error);
     }
 
-    return userFromClaims(payload, now, clockTolerance);
+    const user = userFromClaims(payload, now, clockTolerance);
+    // `exp` is one of claimRules' requiredClaims: jose has checked it is a number.
+    verified?.set(token, user, payload.exp!, now);
+    return user;
+  };
+}
+
+interface VerifiedToken {
+  user: AuthUser;
+  verifiedAt: number;
+  exp: number;
+}
+
+/**
+ * The tokens this verifier accepted lately, by their exact string: a chatter's extension sends the same
+ * token on every request until it is refreshed, and only the first of them in each `ttlMs` pays for the
+ * signature check.
+ *
+ * A hit trusts that these exact bytes passed every check above (signature, issuer, audience, role, sub,
+ * times) at `verifiedAt`, and nothing more; it answers only while the clock reads within
+ * [verifiedAt, verifiedAt + ttlMs) and before `exp` plus the tolerance, counted as jose counts it. Claims
+ * that held at `verifiedAt` still hold at any later time up to `exp` (`nbf` and `iat` only move from
+ * refused to accepted), so outside that window the entry is dropped and the token verified afresh: an
+ * expired token, or one seen again after the clock moved back, gets the same answer as with no cache.
+ * What the cache costs is `ttlMs`: a key removed from the key set keeps its tokens accepted that long.
+ * Failures are never stored, so every 401 and 503 is a fresh answer. At most `maxEntries`, the oldest
+ * inserted evicted first (a Map iterates in insertion order).
+ */
+function createVerifiedTokens(ttlMs: number, maxEntries: number, clockTolerance: number) {
+  if (!(ttlMs > 0 && maxEntries > 0)) return undefined;
+  const entries = new Map<string, VerifiedToken>();
+  return {
+    get(token: string, now: Date): AuthUser | undefined {
+      const entry = entries.get(token);
+      if (!entry) return undefined;
+      const at = now.getTime();
+      const valid =
+        at >= entry.verifiedAt &&
+        at - entry.verifiedAt < ttlMs &&
+        entry.exp > Math.floor(at / 1000) - clockTolerance;
+      if (valid) return entry.user;
+      entries.delete(token);
+      return undefined;
+    },
+    set(token: string, user: AuthUser, exp: number, now: Date): void {
+      entries.delete(token);
+      if (entries.size >= maxEntries) {
+        const oldest = entries.keys().next();
+        if (!oldest.done) entries.delete(oldest.value);
+      }
+      // Frozen: every request presenting this token gets this same object.
+      entries.set(token, { user: Object.freeze(user), verifiedAt: now.getTime(), exp });
+    },
   };
 }
 
