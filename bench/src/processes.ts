@@ -1,10 +1,22 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 
 export const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 export const apiDir = fileURLToPath(new URL('../../apps/api', import.meta.url));
 export const benchDir = fileURLToPath(new URL('..', import.meta.url));
+
+/**
+ * Builds the API's bundle as `pnpm start` does first (apps/api/build.js, into apps/api/dist/), so that
+ * the bench measures what users run: `node --enable-source-maps dist/main.js`, not tsx.
+ */
+export async function buildApi(): Promise<void> {
+  await promisify(execFile)(process.execPath, ['build.js'], { cwd: apiDir });
+}
+
+/** The API's start command from apps/api, after `buildApi()`: `pnpm start`'s, minus the build. */
+export const apiStartArgs = ['--enable-source-maps', 'dist/main.js'];
 
 export interface ServerProcess {
   name: string;

@@ -16,7 +16,7 @@ import postgres from 'postgres';
 import { mintToken } from '../../apps/api/src/auth/dev-keys.ts';
 import { drive, probe, type LoadResult, type ProbeResult } from './load.ts';
 import { runMicro } from './micro.ts';
-import { apiDir, benchDir, startServer, type ServerProcess } from './processes.ts';
+import { apiDir, apiStartArgs, benchDir, buildApi, startServer, type ServerProcess } from './processes.ts';
 import { renderReport, writeReport, type BenchReport, type ScenarioReport } from './report.ts';
 import { makeScenarios, type ApiMode, type Scenario } from './scenarios.ts';
 import { insertSeed, makeSeed, PGLITE_SIZE, POSTGRES_SIZE } from './seed.ts';
@@ -60,6 +60,10 @@ async function main(): Promise<void> {
   process.once('SIGINT', () => void cleanup().finally(() => process.exit(130)));
 
   try {
+    // 0. The API as `pnpm start` runs it: bundled first (fails fast, before the seeding).
+    await buildApi();
+    log('built the API bundle: apps/api/dist/main.js');
+
     // 1. A fresh database, migrated and seeded.
     const now = new Date();
     const { seeded, rows } = makeSeed(size, now);
@@ -138,9 +142,7 @@ async function main(): Promise<void> {
         name,
         [
           ...(flags.profile && !counting ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []),
-          '--import',
-          'tsx',
-          'src/main.ts',
+          ...apiStartArgs,
         ],
         {
           cwd: apiDir,

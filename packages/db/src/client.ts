@@ -107,7 +107,17 @@ function countPgliteQueries(client: PGlite): void {
   }) as PGlite['transaction'];
 }
 
-export const migrationsFolder = fileURLToPath(new URL('../migrations', import.meta.url));
+/**
+ * Set only in the API's bundle (apps/api/build.js defines it and copies migrations/ there): the folder
+ * relative to the bundle. From source (tsx, vitest) it is undefined and migrations/ sits beside src/.
+ */
+declare const BUNDLED_MIGRATIONS_DIR: string | undefined;
+
+export const migrationsFolder = fileURLToPath(
+  typeof BUNDLED_MIGRATIONS_DIR === 'string'
+    ? new URL(BUNDLED_MIGRATIONS_DIR, import.meta.url)
+    : new URL('../migrations', import.meta.url),
+);
 
 // Any constant works; it only has to be the same in every process that migrates this database.
 const MIGRATION_LOCK_KEY = 7_226_001;
