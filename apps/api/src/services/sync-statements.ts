@@ -9,9 +9,10 @@ import type { NoteRow } from './serialize.ts';
 /**
  * The statements of a full sync, each folding several steps into one round trip.
  *
- * A push (a request with changes: always a full sync, so its plan is known before the fan is read):
- * BEGIN, (1) resolve the fan, take its lease and lock it and the client, (2) load the notes the
- * changes touch, (3) write, purge, bump and read the page, COMMIT: five round trips whatever it carries.
+ * A push (a request with changes: always a full sync, so its plan is known before the fan is read), in
+ * a pipelined transaction (packages/db): (1) BEGIN with the statement that resolves the fan, takes its
+ * lease and locks it and the client, (2) load the notes the changes touch, (3) write, purge, bump and
+ * read the page, with COMMIT: three round trips (five statements) whatever it carries.
  *
  * A full sync without changes: resolve (authz.ts) to plan it, then (1) one statement of its own that
  * takes the lease, purges, stamps the fan and reads the page: two round trips, as a throttled read.
@@ -246,7 +247,10 @@ export interface Closed {
  * they were under the lock) with the rows this statement wrote in place of their old versions and the
  * purged ones left out: exactly what a read after the writes would return.
  */
-export async function closeFullSync(tx: Transaction, input: CloseInput): Promise<Closed> {
+export async function closeFullSync(
+  execute: (query: SQL) => Promise<Record<string, unknown>[]>,
+  input: CloseInput,
+): Promise<Closed> {
   const { fan } = input;
   const horizon = input.horizon.toISOString();
   const before = new Set(input.values.map((row) => row.id));
@@ -307,8 +311,7 @@ export async function closeFullSync(tx: Transaction, input: CloseInput): Promise
     select * from (${fromTable}${fromWritten}) p order by version, id limit ${input.limit + 1}
   )`);
 
-  const rows = await executeRows(
-    tx,
+  const rows = await execute(
     sql`with ${sql.join(parts, sql`, `)}
     select bumped.purged_through_version as "fan.purged_through_version", page.*
     from bumped left join page on true

@@ -5,7 +5,13 @@ import {
   type SyncNotesData,
   type SyncNotesInput,
 } from '@fannotes/contract';
-import { syncClients, type Database, type Transaction } from '@fannotes/db';
+import {
+  pipelinedTransaction,
+  syncClients,
+  type Database,
+  type PipelinedTransaction,
+  type Transaction,
+} from '@fannotes/db';
 import { afterFullSync, decodeCursor, planSync } from '@fannotes/sync-core';
 import { eq } from 'drizzle-orm';
 import type { z } from 'zod';
@@ -30,13 +36,14 @@ type Input = z.output<typeof SyncNotesInput>;
  * changes in one statement.
  *
  * Database round trips (sync-statements.ts): a throttled read or a full sync without changes is two; a
- * push is five whatever it carries (BEGIN, lock, load the notes it touches, close, COMMIT).
+ * push is three whatever it carries (BEGIN with the lock, load the notes it touches, close with
+ * COMMIT: a pipelined transaction).
  */
 export async function syncNotes(ctx: AuthedContext, input: Input): Promise<SyncNotesData> {
   const now = ctx.deps.now();
   const since = input.cursor === undefined ? null : decodeCursor(input.cursor);
   const hasChanges = (input.mutations ?? []).length > 0 || input.onlyFansNotes !== undefined;
-  if (hasChanges) return ctx.deps.db.transaction((tx) => push(ctx, tx, input, now, since));
+  if (hasChanges) return pipelinedTransaction(ctx.deps.db, (tx) => push(ctx, tx, input, now, since));
 
   const { fan } = await resolveFan(ctx.deps.db, ctx.user.userId, input);
   const plan = planFor(ctx, fan, input, now, false);
@@ -104,11 +111,11 @@ async function refresh(
 /**
  * A push, in its transaction: the fan row and the client's row are locked first; the client's last
  * processed id (rejected mutations included, so a client can never wedge on one) is stored in this same
- * transaction as the effects; then purge, bump and read the page, in one statement.
+ * transaction as the effects; then purge, bump and read the page, in one statement sent with COMMIT.
  */
 async function push(
   ctx: AuthedContext,
-  tx: Transaction,
+  { tx, commitWith }: PipelinedTransaction,
   input: Input,
   now: Date,
   since: number | null,
@@ -163,7 +170,7 @@ async function push(
 
   const version = write.touched ? write.version : write.fan.version;
   const reset = isReset({ version, purgedThroughVersion: write.fan.purgedThroughVersion }, since);
-  const closed = await closeFullSync(tx, {
+  const closed = await closeFullSync(commitWith, {
     fan: write.fan,
     now,
     values,
