@@ -8,6 +8,7 @@ import {
   apiBackends,
   createHardeningDatabase,
   holdLock,
+  leasesHeld,
   one,
   rows,
   seedAccount,
@@ -312,7 +313,7 @@ describe('statement and lock timeouts', () => {
       expect(reply.ms).toBeLessThan(STATEMENT_TIMEOUT_MS + 1_500);
     }
     expect(await clientState(db.admin, fanRowId, clientId)).toEqual(before);
-    expect(await rows(db.admin, sql`select * from pg_locks where locktype = 'advisory'`)).toEqual([]);
+    expect(await leasesHeld(db.admin)).toBe(0);
 
     const after = await callEndpoint(
       target.url,
@@ -557,7 +558,7 @@ describe('an API process killed (SIGKILL) mid-sync', () => {
     expect(await clientState(db.admin, fanRowId, clientId), 'half-written').toEqual(before);
 
     // The victim's lease ended with its session: the retry is not refused.
-    expect(await rows(db.admin, sql`select * from pg_locks where locktype = 'advisory'`)).toEqual([]);
+    expect(await leasesHeld(db.admin)).toBe(0);
     const retried = await syncUntilApplied([survivor.url], token, input);
     expect(retried.answers.counts).toEqual({ 200: 1 });
     expect(new Set(retried.data.results.map((result) => result.status))).toEqual(new Set(['applied']));

@@ -16,7 +16,7 @@ import { fans, migrationsFolder, notes, syncClients } from '@fannotes/db';
 import { createTestDatabase, type TestDatabase } from '@fannotes/db/testing';
 import { eq, sql, type SQL } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { holdLock } from '../hardening/lib/database.ts';
+import { holdLock, leasesHeld } from '../hardening/lib/database.ts';
 import { leaseKey } from '../src/services/lease.ts';
 import { mintToken } from '../src/auth/dev-keys.ts';
 import { spawnApi, waitFor, type ApiProcess } from './spawn-api.ts';
@@ -161,10 +161,6 @@ describe.skipIf(!process.env.DATABASE_URL)('two API processes on one PostgreSQL 
     return row!.id;
   }
 
-  /** Advisory locks held in the database: a sync's lease (lease.ts) never outlives its request. */
-  const leasesHeld = () =>
-    count(sql`select count(*)::int as count from pg_locks where locktype = 'advisory'`);
-
   test('both processes started at once on a fresh database migrate it exactly once, without error', async () => {
     const journal = JSON.parse(await readFile(join(migrationsFolder, 'meta', '_journal.json'), 'utf8')) as {
       entries: { tag: string }[];
@@ -219,7 +215,7 @@ describe.skipIf(!process.env.DATABASE_URL)('two API processes on one PostgreSQL 
     }
     const reply = await sync(apis[1]!, { fanId: FAN, force: true });
     expect(dataOf(reply)).toMatchObject({ synchronized: true, throttled: false });
-    expect(await leasesHeld()).toBe(0);
+    expect(await leasesHeld(database.db)).toBe(0);
   });
 
   test('20 simultaneous full syncs of one fan over both processes: each is 200 or 409, never 5xx; no lease is left behind', async () => {
@@ -236,7 +232,7 @@ describe.skipIf(!process.env.DATABASE_URL)('two API processes on one PostgreSQL 
         expect(Number(reply.retryAfter)).toBeGreaterThanOrEqual(1);
       }
     }
-    expect(await leasesHeld()).toBe(0);
+    expect(await leasesHeld(database.db)).toBe(0);
     expect(errorLogs()).toEqual([]);
   });
 
@@ -295,7 +291,7 @@ describe.skipIf(!process.env.DATABASE_URL)('two API processes on one PostgreSQL 
     expect(rows.map((row) => row.id).sort()).toEqual(mutations.map((m) => m.noteId).sort());
     const [client] = await database.db.select().from(syncClients).where(eq(syncClients.clientId, clientId));
     expect(client!.lastMutationId).toBe(N);
-    expect(await leasesHeld()).toBe(0);
+    expect(await leasesHeld(database.db)).toBe(0);
     expect(errorLogs()).toEqual([]);
   }, 45_000);
 

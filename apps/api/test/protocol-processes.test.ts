@@ -15,6 +15,7 @@ import { decodeCursor } from '@fannotes/sync-core';
 import { eq, inArray, sql, type SQL } from 'drizzle-orm';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { leasesHeld } from '../hardening/lib/database.ts';
 import { mintToken } from '../src/auth/dev-keys.ts';
 import { explain, type ModelNote, type Observed } from './protocol-model.ts';
 import { spawnApi, waitFor, type ApiProcess } from './spawn-api.ts';
@@ -210,10 +211,6 @@ describe.skipIf(!process.env.DATABASE_URL)('the sync protocol on real API proces
     const [row] = await database.db.select().from(fans).where(eq(fans.fanId, fanId));
     return row!;
   }
-
-  /** Advisory locks held in the database: a sync's lease (lease.ts) never outlives its request. */
-  const leasesHeld = () =>
-    count(sql`select count(*)::int as count from pg_locks where locktype = 'advisory'`);
 
   /** Registers an account owned by a new user, with `chatters` more members who may write notes. */
   async function newAccount(api: ApiProcess, onlyFansUserId: string, chatters: number) {
@@ -571,7 +568,7 @@ describe.skipIf(!process.env.DATABASE_URL)('the sync protocol on real API proces
       expect(full.reset).toBe(true);
       expect(byId(full.notes.map((note) => [note.id, shapeOf(note)]))).toEqual(live);
 
-      expect(await leasesHeld()).toBe(0);
+      expect(await leasesHeld(database.db)).toBe(0);
 
       totals.runs++;
       totals.requests += traffic.requests;
@@ -744,7 +741,7 @@ describe.skipIf(!process.env.DATABASE_URL)('the sync protocol on real API proces
         if ('reply' in answer) expect(outcome).toBe('all');
 
         // The victim's lease ended with its sessions: nothing is left to wait for.
-        expect(await leasesHeld()).toBe(0);
+        expect(await leasesHeld(database.db)).toBe(0);
 
         // The client never heard back (or did, and retries anyway): the exact same request, elsewhere.
         const traffic = newTraffic();
@@ -764,7 +761,7 @@ describe.skipIf(!process.env.DATABASE_URL)('the sync protocol on real API proces
         expect(replayed.results.every((result) => result.status === 'duplicate')).toBe(true);
         expect(replayed.lastMutationId).toBe(100);
         expect(await state()).toEqual(all);
-        expect(await leasesHeld()).toBe(0);
+        expect(await leasesHeld(database.db)).toBe(0);
         expect(errorLogs([next])).toEqual([]);
 
         const report = {

@@ -97,6 +97,51 @@ describe('POST /api/v2/sync-notes', () => {
     expect(write.body.error.code).toBe('permission_denied');
   });
 
+  // A push reads the notes it touches in its first statement, from a snapshot taken before it waits
+  // for the fan row's lock (sync-statements.ts lockForPush). PGlite has no concurrent sessions.
+  test.skipIf(!process.env.DATABASE_URL)(
+    'a push that waited for a teammate’s edit to commit decides on the edited note: a conflict copy, not an overwrite',
+    async () => {
+      const owner = await app.caller(seeded.users.owner);
+      const note = (await owner.notes.update({ fanId: '12345', content: 'Original text.' })).data;
+      const teammate = await holdLock(
+        app.database.url!,
+        sql`with bumped as (
+          update fans set version = version + 1, updated_at = now() where id = ${seeded.fan.id} returning version
+        ) update notes set content = 'Teammate text.', version = (select version from bumped),
+            content_version = (select version from bumped), content_client_id = null
+          where id = ${note.id}`,
+      );
+      const push = sync({
+        fanId: '12345',
+        clientId: randomUUID(),
+        mutations: [
+          { id: 1, op: 'upsert', noteId: note.id, baseVersion: note.version, note: { content: 'My text.' } },
+        ],
+      });
+      await expect
+        .poll(async () => {
+          const result: unknown = await app.database.db.execute(
+            sql`select count(*)::int as n from pg_stat_activity
+                where datname = current_database() and wait_event_type = 'Lock'`,
+          );
+          return (result as { n: number }[])[0]!.n;
+        })
+        .toBe(1);
+      await teammate.release();
+      const { status, body } = await push;
+      expect(status).toBe(200);
+      expect(body.data.results).toEqual([
+        expect.objectContaining({ id: 1, status: 'conflict', conflictNoteId: expect.any(String) }),
+      ]);
+      const texts = Object.fromEntries(
+        body.data.notes.map((n: { id: string; content: string }) => [n.id, n.content]),
+      );
+      expect(texts[note.id]).toBe('Teammate text.');
+      expect(texts[body.data.results[0].conflictNoteId]).toBe('My text.');
+    },
+  );
+
   // PGlite is one session: no other transaction can hold the lease there.
   test.skipIf(!process.env.DATABASE_URL)(
     'while another full sync of the fan holds its lease, a sync and a push are 409 sync_in_progress with Retry-After and change nothing; the lease ends with its holder, also when it dies',

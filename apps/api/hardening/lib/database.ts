@@ -282,3 +282,16 @@ export async function holdLock(
     },
   };
 }
+
+/**
+ * Advisory locks held in this database (pg_locks lists the whole server's): a sync's lease
+ * (src/services/lease.ts) must never outlive its request.
+ */
+export async function leasesHeld(db: Database): Promise<number> {
+  const [row] = await rows<{ count: number }>(
+    db,
+    sql`select count(*)::int as count from pg_locks
+        where locktype = 'advisory' and database = (select oid from pg_database where datname = current_database())`,
+  );
+  return Number(row!.count);
+}

@@ -1,7 +1,7 @@
 import type { Mutation } from '@fannotes/contract';
 import { notes } from '@fannotes/db';
 import { applyChanges, type ApplyOutput, type ServerNote } from '@fannotes/sync-core';
-import { and, eq, getTableColumns, isNotNull, or, sql, type SQL } from 'drizzle-orm';
+import { getTableColumns, or, sql, type SQL } from 'drizzle-orm';
 import { newNoteId, type FanWrite } from './fan-transaction.ts';
 import { textArray } from './raw-sql.ts';
 import type { NoteRow } from './serialize.ts';
@@ -42,11 +42,18 @@ export interface DecidedChanges {
 }
 
 /**
- * Loads the notes the changes can touch (one statement) and lets sync-core decide what to write; the
- * caller writes `values` back (applyNoteChanges, or the sync's closing statement).
+ * Loads the notes the changes can touch (one statement, unless the caller read a superset of them
+ * under the same lock: `preloaded`) and lets sync-core decide what to write; the caller writes
+ * `values` back (applyNoteChanges, or the sync's closing statement).
  */
-export async function decideNoteChanges(write: FanWrite, changes: NoteChanges): Promise<DecidedChanges> {
-  const loaded = await loadScope(write, changes);
+export async function decideNoteChanges(
+  write: FanWrite,
+  changes: NoteChanges,
+  preloaded?: readonly NoteRow[],
+): Promise<DecidedChanges> {
+  const loaded = preloaded
+    ? preloaded.filter(inScope(changes, write.fan.id))
+    : await loadScope(write, changes);
   const own = new Map<string, NoteRow>();
   const foreign = new Set<string>();
   for (const row of loaded) {
@@ -71,19 +78,36 @@ export async function decideNoteChanges(write: FanWrite, changes: NoteChanges): 
 }
 
 async function loadScope(write: FanWrite, changes: NoteChanges): Promise<NoteRow[]> {
+  const condition = scopeCondition(changes, sql`${write.fan.id}`);
+  if (!condition) return [];
+  return write.tx.select().from(notes).where(condition);
+}
+
+/**
+ * The notes changes can touch, as a condition on `notes`: those their mutations name (of any fan: one
+ * of another fan is refused, not overwritten), and with an OnlyFans snapshot the fan's OnlyFans notes.
+ * Undefined when there are none. One array parameter, not one per id: the statement's text (and
+ * prepared plan) is the same for 1 or 100 mutations.
+ */
+export function scopeCondition(
+  changes: Pick<NoteChanges, 'mutations' | 'onlyFansSnapshot'>,
+  fanRowId: SQL,
+): SQL | undefined {
   const ids = [...new Set(changes.mutations.map((mutation) => mutation.noteId))];
   const conditions: SQL[] = [];
-  // One array parameter, not one per id: the statement's text (and prepared plan) is the same for
-  // 1 or 100 mutations.
   if (ids.length > 0) conditions.push(sql`${notes.id} = any(${textArray(ids)}::text[])`);
   if (changes.onlyFansSnapshot) {
-    conditions.push(and(eq(notes.fanRowId, write.fan.id), isNotNull(notes.onlyFansNoteId))!);
+    conditions.push(sql`(${notes.fanRowId} = ${fanRowId} and ${notes.onlyFansNoteId} is not null)`);
   }
-  if (conditions.length === 0) return [];
-  return write.tx
-    .select()
-    .from(notes)
-    .where(or(...conditions));
+  return conditions.length === 0 ? undefined : or(...conditions);
+}
+
+/** scopeCondition as a test on a loaded row. */
+function inScope(changes: NoteChanges, fanRowId: string): (row: NoteRow) => boolean {
+  const ids = new Set(changes.mutations.map((mutation) => mutation.noteId));
+  return (row) =>
+    ids.has(row.id) ||
+    (changes.onlyFansSnapshot !== undefined && row.fanRowId === fanRowId && row.onlyFansNoteId !== null);
 }
 
 function toServerNote(row: NoteRow): ServerNote {

@@ -11,8 +11,9 @@ import type { NoteRow } from './serialize.ts';
  *
  * A push (a request with changes: always a full sync, so its plan is known before the fan is read), in
  * a pipelined transaction (packages/db): (1) BEGIN with the statement that resolves the fan, takes its
- * lease and locks it and the client, (2) load the notes the changes touch, (3) write, purge, bump and
- * read the page, with COMMIT: three round trips (five statements) whatever it carries.
+ * lease, locks it and the client and reads the notes the changes touch, (2) write, purge, bump and read
+ * the page, with COMMIT: two round trips (four statements) whatever it carries. (A third when a write
+ * committed while the first statement waited for the lock: the notes are then read again.)
  *
  * A full sync without changes: resolve (authz.ts) to plan it, then (1) one statement of its own that
  * takes the lease, purges, stamps the fan and reads the page: two round trips, as a throttled read.
@@ -44,6 +45,11 @@ export interface LockedForPush {
   fan: FanRow | null;
   /** The sync client's row, locked; undefined without a clientId, null if it could not be read here. */
   client: ClientRow | null | undefined;
+  /**
+   * The notes of the requested scope as they are under the lock; null when none was asked for, or when
+   * the fan row changed between this statement's snapshot and its lock (then they may be stale).
+   */
+  scope: NoteRow[] | null;
 }
 
 /**
@@ -53,16 +59,23 @@ export interface LockedForPush {
  * it is new and lock its row. `client` is null in one race only: the client's first row was being
  * inserted by another transaction, which committed while this statement waited; the caller then reads
  * it with a statement of its own.
+ *
+ * With `scope` (a condition on `notes` given the locked fan row's id) it also reads those notes. They
+ * come from the statement's snapshot, taken before the lock was granted; they are what the lock
+ * protects exactly when the fan row is the version the snapshot saw (same xmin): every transaction that
+ * changes a fan's notes also updates its fan row (a version bump, or the purge horizon and sync stamps).
+ * Otherwise `scope` is null and the caller reads them again.
  */
 export async function lockForPush(
   tx: Transaction,
   userId: string,
   target: { fanId: string; accountId?: string | undefined },
   client: { clientId: string; now: Date } | undefined,
+  scope?: (fanRowId: SQL) => SQL | undefined,
 ): Promise<LockedForPush> {
   const parts: SQL[] = [
     sql`found as (
-      select f.*, m.role as "member.role"
+      select f.*, f.xmin::text as "snapshot.xmin", m.role as "member.role"
       from ${fans} f
       join memberships m on m.account_id = f.account_id and m.user_id = ${userId}
       where f.fan_id = ${target.fanId}${target.accountId ? sql` and f.account_id = ${target.accountId}` : sql``}
@@ -73,7 +86,8 @@ export async function lockForPush(
       where (select count(*) from found) = 1 and "member.role" = any(${textArray(writerRoles)}::text[])
     )`,
     sql`locked as (
-      select f.* from ${fans} f join leased on leased.id = f.id and leased.taken for update of f
+      select f.*, f.xmin::text as locked_xmin
+      from ${fans} f join leased on leased.id = f.id and leased.taken for update of f
     )`,
   ];
   if (client) {
@@ -96,10 +110,16 @@ export async function lockForPush(
         c.last_mutation_id as "client.last_mutation_id"`
     : sql``;
   const clientJoin = client ? sql` left join (select * from chosen limit 1) c on true` : sql``;
+  const scopeCondition = scope?.(sql`(select id from locked)`);
+  const scopeColumn = scopeCondition
+    ? sql`, (select coalesce(json_agg(${notes}), '[]'::json) from ${notes}
+        where exists (select 1 from locked) and (${scopeCondition})) as "scope.notes"`
+    : sql``;
   const rows = await executeRows(
     tx,
     sql`with ${sql.join(parts, sql`, `)}
-    select found.*, coalesce((select taken from leased), false) as "lease.taken", ${LOCKED_FAN_COLUMNS}${clientColumns}
+    select found.*, coalesce((select taken from leased), false) as "lease.taken", ${LOCKED_FAN_COLUMNS},
+      l.locked_xmin as "locked.xmin"${clientColumns}${scopeColumn}
     from found left join locked l on true${clientJoin}`,
   );
   const first = rows[0];
@@ -108,6 +128,10 @@ export async function lockForPush(
     leased: first?.['lease.taken'] === true,
     fan: first ? decodeRow(fans, first, 'locked.') : null,
     client: client === undefined ? undefined : first ? decodeClient(first) : null,
+    scope:
+      first && Array.isArray(first['scope.notes']) && first['snapshot.xmin'] === first['locked.xmin']
+        ? (first['scope.notes'] as Record<string, unknown>[]).map((raw) => decodeRow(notes, raw)!)
+        : null,
   };
 }
 

@@ -20,7 +20,7 @@ import { ApiError } from '../errors.ts';
 import { fanNotFound, pickResolvedFan, requireRight, resolveFan, type FanRow } from './authz.ts';
 import type { FanWrite } from './fan-transaction.ts';
 import { syncInProgress } from './lease.ts';
-import { decideNoteChanges, type DecidedChanges } from './note-writes.ts';
+import { decideNoteChanges, scopeCondition, type DecidedChanges } from './note-writes.ts';
 import { isReset, pageFromRows, readNotes, type NotesPage } from './read-notes.ts';
 import type { NoteRow } from './serialize.ts';
 import { closeFullSync, lockForPush, refreshFan } from './sync-statements.ts';
@@ -36,8 +36,8 @@ type Input = z.output<typeof SyncNotesInput>;
  * changes in one statement.
  *
  * Database round trips (sync-statements.ts): a throttled read or a full sync without changes is two; a
- * push is three whatever it carries (BEGIN with the lock, load the notes it touches, close with
- * COMMIT: a pipelined transaction).
+ * push is two whatever it carries (BEGIN with the statement that locks the fan and reads the notes
+ * the changes touch, then the closing statement with COMMIT: a pipelined transaction).
  */
 export async function syncNotes(ctx: AuthedContext, input: Input): Promise<SyncNotesData> {
   const now = ctx.deps.now();
@@ -121,11 +121,18 @@ async function push(
   since: number | null,
 ): Promise<SyncNotesData> {
   const userId = ctx.user.userId;
+  // The notes the changes can touch are read by the same statement (a superset: the client and the
+  // snapshot are checked after the lock; decideNoteChanges keeps what it needs).
+  const scope = {
+    mutations: input.clientId === undefined ? [] : (input.mutations ?? []),
+    onlyFansSnapshot: input.onlyFansNotes ? { notes: input.onlyFansNotes, complete: true } : undefined,
+  };
   const locked = await lockForPush(
     tx,
     userId,
     input,
     input.clientId === undefined ? undefined : { clientId: input.clientId, now },
+    (fanRowId) => scopeCondition(scope, fanRowId),
   );
   requireRight(pickResolvedFan(locked.rows).role, 'write');
   if (!locked.leased) throw syncInProgress();
@@ -155,11 +162,15 @@ async function push(
   let values: DecidedChanges['values'] = [];
   let recorded: { clientId: string; lastMutationId: number } | undefined;
   if (mutations.length > 0 || snapshot) {
-    const decided = await decideNoteChanges(write, {
-      mutations,
-      lastMutationId: client?.lastMutationId ?? 0,
-      ...(snapshot ? { onlyFansSnapshot: { notes: snapshot, complete: true } } : {}),
-    });
+    const decided = await decideNoteChanges(
+      write,
+      {
+        mutations,
+        lastMutationId: client?.lastMutationId ?? 0,
+        ...(snapshot ? { onlyFansSnapshot: { notes: snapshot, complete: true } } : {}),
+      },
+      locked.scope ?? undefined,
+    );
     values = decided.values;
     results = decided.output.results;
     if (client) {
