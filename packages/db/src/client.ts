@@ -203,6 +203,12 @@ export async function openPostgres(options: PostgresOptions): Promise<DatabaseHa
       application_name: 'fannotes-api',
       statement_timeout: options.statementTimeoutMs ?? 10_000,
       lock_timeout: options.lockTimeoutMs ?? 5_000,
+      // Every statement of the API looks rows up by indexed keys, so the best plan does not depend on
+      // the parameters' values. By default PostgreSQL plans a prepared statement afresh for its first
+      // five runs, then keeps a generic plan only if its estimate is no worse than theirs: the sync's
+      // statements (CTEs) were planned again on every call, which cost a push a third of its
+      // throughput (docs/PERFORMANCE.md). Planned once per connection instead.
+      plan_cache_mode: 'force_generic_plan',
     },
   });
   const client = prepare ? preparedByDefault(created) : created;
