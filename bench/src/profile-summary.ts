@@ -2,11 +2,14 @@
  * Summarises V8 CPU profiles (`node --cpu-prof`, as `pnpm bench --profile` writes them): self time by
  * function and by package, the heaviest first. Usage: tsx src/profile-summary.ts <file.cpuprofile>...
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { SourceMap, type SourceMapPayload } from 'node:module';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 interface ProfileNode {
   id: number;
-  callFrame: { functionName: string; url: string; lineNumber: number };
+  callFrame: { functionName: string; url: string; lineNumber: number; columnNumber: number };
   children?: number[];
 }
 interface Profile {
@@ -23,6 +26,32 @@ const where = (url: string) => {
   return url.startsWith('node:') ? url : url ? url.split('/').slice(-2).join('/') : '(native)';
 };
 
+// The API runs as a bundle (apps/api/dist/main.js): frames are mapped back to their sources through
+// its source map, so that time is told by package and file as with the TypeScript sources.
+const maps = new Map<string, { map: SourceMap; dir: string } | null>();
+function located(frame: ProfileNode['callFrame']): { url: string; line: number } {
+  const fallback = { url: frame.url, line: frame.lineNumber + 1 };
+  if (!frame.url.startsWith('file://') || !frame.url.endsWith('.js')) return fallback;
+  let entry = maps.get(frame.url);
+  if (entry === undefined) {
+    const path = `${fileURLToPath(frame.url)}.map`;
+    entry = existsSync(path)
+      ? { map: new SourceMap(JSON.parse(readFileSync(path, 'utf8')) as SourceMapPayload), dir: dirname(path) }
+      : null;
+    maps.set(frame.url, entry);
+  }
+  if (!entry) return fallback;
+  const found = entry.map.findEntry(frame.lineNumber, frame.columnNumber) as {
+    originalSource?: string;
+    originalLine?: number;
+  };
+  if (!found.originalSource) return fallback;
+  const source = found.originalSource.startsWith('file://')
+    ? fileURLToPath(found.originalSource)
+    : resolve(entry.dir, found.originalSource);
+  return { url: source, line: (found.originalLine ?? 0) + 1 };
+}
+
 for (const file of process.argv.slice(2)) {
   const profile = JSON.parse(readFileSync(file, 'utf8')) as Profile;
   const byId = new Map(profile.nodes.map((node) => [node.id, node]));
@@ -34,14 +63,15 @@ for (const file of process.argv.slice(2)) {
   const byFunction = new Map<string, number>();
   const byPackage = new Map<string, number>();
   for (const [id, micros] of self) {
-    const frame = byId.get(id)!.callFrame;
+    const { callFrame } = byId.get(id)!;
+    const frame = { ...callFrame, ...located(callFrame) };
     const pkg = frame.url
       ? where(frame.url)
           .split('/')
           .slice(0, frame.url.includes('/apps/') || frame.url.includes('/packages/') ? 3 : 1)
           .join('/')
       : `(${frame.functionName || 'native'})`;
-    const name = `${frame.functionName || '(anonymous)'} ${where(frame.url)}:${frame.lineNumber + 1}`;
+    const name = `${frame.functionName || '(anonymous)'} ${where(frame.url)}:${frame.line}`;
     byFunction.set(name, (byFunction.get(name) ?? 0) + micros);
     byPackage.set(pkg, (byPackage.get(pkg) ?? 0) + micros);
   }
@@ -59,9 +89,9 @@ for (const file of process.argv.slice(2)) {
   profile.samples.forEach((id, index) => {
     const seen = new Set<string>();
     for (let at: number | undefined = id; at !== undefined; at = parent.get(at)) {
-      const frame = byId.get(at)!.callFrame;
+      const frame = { ...byId.get(at)!.callFrame, ...located(byId.get(at)!.callFrame) };
       if (!frame.url) continue;
-      seen.add(`${frame.functionName || '(anonymous)'} ${where(frame.url)}:${frame.lineNumber + 1}`);
+      seen.add(`${frame.functionName || '(anonymous)'} ${where(frame.url)}:${frame.line}`);
     }
     for (const name of seen)
       inclusive.set(name, (inclusive.get(name) ?? 0) + (profile.timeDeltas[index] ?? 0));

@@ -250,10 +250,20 @@ async function main(): Promise<void> {
           durationSec: Math.max(4, Math.round(DURATION * 0.75)),
           overallRate: rate,
         });
+        // The floor at the same rate: what p99 the machine allows for this answer at all.
+        const baselineHalf = await drive({
+          url: baseline.url,
+          scenario,
+          target: 'baseline',
+          connections,
+          durationSec: Math.max(4, Math.round(DURATION * 0.75)),
+          overallRate: rate,
+        });
         log(
-          `${name} at ${rate} rps: p50 ${half.p50} ms, p99 ${half.p99} ms ${JSON.stringify(half.statusCodes)}`,
+          `${name} at ${rate} rps: p50 ${half.p50} ms, p99 ${half.p99} ms ${JSON.stringify(half.statusCodes)}; ` +
+            `baseline p99 ${baselineHalf.p99} ms`,
         );
-        reports.push(summarise(scenario, runs, half, rate, probes[name]!));
+        reports.push(summarise(scenario, runs, { api: half, baseline: baselineHalf }, rate, probes[name]!));
       }
       await api.stop();
     }
@@ -305,7 +315,7 @@ async function main(): Promise<void> {
 function summarise(
   scenario: Scenario,
   runs: { api: LoadResult[]; baseline: LoadResult[] },
-  half: LoadResult,
+  half: { api: LoadResult; baseline: LoadResult },
   rate: number,
   probes: { api: ProbeResult; baseline: ProbeResult },
 ): ScenarioReport {
@@ -326,7 +336,14 @@ function summarise(
     api,
     baseline,
     ratio: baseline.rps > 0 ? api.rps / baseline.rps : 0,
-    halfLoad: { rate, p50: half.p50, p99: half.p99, conflicts: half.conflicts, failures: half.failures },
+    halfLoad: {
+      rate,
+      p50: half.api.p50,
+      p99: half.api.p99,
+      conflicts: half.api.conflicts,
+      failures: half.api.failures,
+      baselineP99: half.baseline.p99,
+    },
     roundTrips: {
       api: { median: median(probes.api.roundTrips), max: Math.max(...probes.api.roundTrips) },
       apiStatements: { median: median(probes.api.statements), max: Math.max(...probes.api.statements) },
