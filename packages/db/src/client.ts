@@ -47,15 +47,12 @@ export function withQueryCount<T>(count: QueryCount, fn: () => T): T {
  * postgres.js `debug` hook: counts each statement as it is written to a connection, and mirrors the
  * driver's per-connection cache of prepared statements (keyed, as the driver keys it, by parameter
  * types and text; emptied when a connection reconnects, which starts with its type query) to tell
- * one round trip from two. Statements issued on one connection in one turn of the event loop are
- * sent in one write (a pipelined transaction's BEGIN and first statement, its last one and COMMIT)
- * and share a round trip, unless the earlier one must first be described, which holds the rest back.
+ * one round trip from two.
  */
 function postgresQueryCounter(
   prepare: boolean,
 ): (connection: number, query: string, parameters: unknown[], types: unknown[]) => void {
   const prepared = new Map<number, Set<string>>();
-  const batches = new Map<number, { describing: boolean }>();
   return (connection, query, parameters, types) => {
     let statements = prepared.get(connection);
     if (!statements || query.includes('from pg_catalog.pg_type a')) {
@@ -71,14 +68,6 @@ function postgresQueryCounter(
         statements.add(signature);
         trips = 2;
       }
-    }
-    const describing = trips === 2;
-    const batch = batches.get(connection);
-    if (batch && !batch.describing) trips -= 1;
-    if (batch) batch.describing ||= describing;
-    else {
-      batches.set(connection, { describing });
-      setImmediate(() => batches.delete(connection));
     }
     const count = queryCounts.getStore();
     if (count) {
@@ -162,7 +151,6 @@ type PostgresClient = ReturnType<typeof postgres>;
  * keys its per-connection cache by statement text and parameter types, as the server does.
  */
 function preparedByDefault<T extends Pick<PostgresClient, 'unsafe'>>(client: T): T {
-  preparing.add(client);
   const unsafe = client.unsafe.bind(client);
   const methods = client as unknown as Record<string, (...args: unknown[]) => unknown>;
   client.unsafe = ((query: string, parameters?: unknown[], options?: object) =>
@@ -176,13 +164,6 @@ function preparedByDefault<T extends Pick<PostgresClient, 'unsafe'>>(client: T):
     };
   }
   return client;
-}
-
-const preparing = new WeakSet<object>();
-
-/** A connection reserved from `client`, preparing its statements as `client` does (see above). */
-export function preparedLike<T extends Pick<PostgresClient, 'unsafe'>>(client: object, reserved: T): T {
-  return preparing.has(client) ? preparedByDefault(reserved) : reserved;
 }
 
 /** PostgreSQL through postgres.js, the engine production runs on. */

@@ -9,11 +9,10 @@ import type { NoteRow } from './serialize.ts';
 /**
  * The statements of a full sync, each folding several steps into one round trip.
  *
- * A push (a request with changes: always a full sync, so its plan is known before the fan is read), in
- * a pipelined transaction (packages/db): (1) BEGIN with the statement that resolves the fan, takes its
- * lease, locks it and the client and reads the notes the changes touch, (2) write, purge, bump and read
- * the page, with COMMIT: two round trips (four statements) whatever it carries. (A third when a write
- * committed while the first statement waited for the lock: the notes are then read again.)
+ * A push (a request with changes: always a full sync, so its plan is known before the fan is read):
+ * BEGIN, (1) resolve the fan, take its lease, lock it and the client and read the notes the changes
+ * touch, (2) write, purge, bump and read the page, COMMIT: four round trips whatever it carries (five
+ * when a write committed while the first statement waited for the lock: the notes are read again).
  *
  * A full sync without changes: resolve (authz.ts) to plan it, then (1) one statement of its own that
  * takes the lease, purges, stamps the fan and reads the page: two round trips, as a throttled read.

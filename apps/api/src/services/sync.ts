@@ -5,13 +5,7 @@ import {
   type SyncNotesData,
   type SyncNotesInput,
 } from '@fannotes/contract';
-import {
-  pipelinedTransaction,
-  syncClients,
-  type Database,
-  type PipelinedTransaction,
-  type Transaction,
-} from '@fannotes/db';
+import { syncClients, type Database, type Transaction } from '@fannotes/db';
 import { afterFullSync, decodeCursor, planSync } from '@fannotes/sync-core';
 import { eq } from 'drizzle-orm';
 import type { z } from 'zod';
@@ -22,6 +16,7 @@ import type { FanWrite } from './fan-transaction.ts';
 import { syncInProgress } from './lease.ts';
 import { decideNoteChanges, scopeCondition, type DecidedChanges } from './note-writes.ts';
 import { isReset, pageFromRows, readNotes, type NotesPage } from './read-notes.ts';
+import { executeRows } from './raw-sql.ts';
 import type { NoteRow } from './serialize.ts';
 import { closeFullSync, lockForPush, refreshFan } from './sync-statements.ts';
 
@@ -36,14 +31,14 @@ type Input = z.output<typeof SyncNotesInput>;
  * changes in one statement.
  *
  * Database round trips (sync-statements.ts): a throttled read or a full sync without changes is two; a
- * push is two whatever it carries (BEGIN with the statement that locks the fan and reads the notes
- * the changes touch, then the closing statement with COMMIT: a pipelined transaction).
+ * push is four whatever it carries (BEGIN, the statement that locks the fan and reads the notes the
+ * changes touch, the closing statement, COMMIT).
  */
 export async function syncNotes(ctx: AuthedContext, input: Input): Promise<SyncNotesData> {
   const now = ctx.deps.now();
   const since = input.cursor === undefined ? null : decodeCursor(input.cursor);
   const hasChanges = (input.mutations ?? []).length > 0 || input.onlyFansNotes !== undefined;
-  if (hasChanges) return pipelinedTransaction(ctx.deps.db, (tx) => push(ctx, tx, input, now, since));
+  if (hasChanges) return ctx.deps.db.transaction((tx) => push(ctx, tx, input, now, since));
 
   const { fan } = await resolveFan(ctx.deps.db, ctx.user.userId, input);
   const plan = planFor(ctx, fan, input, now, false);
@@ -111,11 +106,11 @@ async function refresh(
 /**
  * A push, in its transaction: the fan row and the client's row are locked first; the client's last
  * processed id (rejected mutations included, so a client can never wedge on one) is stored in this same
- * transaction as the effects; then purge, bump and read the page, in one statement sent with COMMIT.
+ * transaction as the effects; then purge, bump and read the page, in one statement.
  */
 async function push(
   ctx: AuthedContext,
-  { tx, commitWith }: PipelinedTransaction,
+  tx: Transaction,
   input: Input,
   now: Date,
   since: number | null,
@@ -181,7 +176,7 @@ async function push(
 
   const version = write.touched ? write.version : write.fan.version;
   const reset = isReset({ version, purgedThroughVersion: write.fan.purgedThroughVersion }, since);
-  const closed = await closeFullSync(commitWith, {
+  const closed = await closeFullSync((query) => executeRows(tx, query), {
     fan: write.fan,
     now,
     values,
