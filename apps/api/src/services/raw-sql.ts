@@ -1,5 +1,5 @@
 import type { Database, Transaction } from '@fannotes/db';
-import { getTableColumns, type SQL, type Table } from 'drizzle-orm';
+import { getTableColumns, type Column, type SQL, type Table } from 'drizzle-orm';
 
 /**
  * Helpers for the few hand-written statements of the sync hot path (see sync-statements.ts), which
@@ -28,15 +28,33 @@ export function decodeRow<T extends Table>(
   raw: Record<string, unknown>,
   prefix = '',
 ): T['$inferSelect'] | null {
+  const columns = decodedColumns(table);
+  const first = raw[prefix + columns[0]!.name];
+  if (first === null || first === undefined) return null;
   const out: Record<string, unknown> = {};
-  let first = true;
-  for (const [key, column] of Object.entries(getTableColumns(table))) {
-    const value = raw[prefix + column.name];
-    if (first && (value === null || value === undefined)) return null;
-    first = false;
+  for (const { key, name, column } of columns) {
+    const value = raw[prefix + name];
     out[key] = value === null || value === undefined ? null : column.mapFromDriverValue(value);
   }
   return out;
+}
+
+/**
+ * The columns of `table` in declaration order, listed once per table: decodeRow runs for each of up
+ * to 5,001 rows of a page, where `Object.entries` per row made about 7 MB of garbage per page.
+ */
+const columnLists = new WeakMap<Table, { key: string; name: string; column: Column }[]>();
+function decodedColumns(table: Table): { key: string; name: string; column: Column }[] {
+  let columns = columnLists.get(table);
+  if (!columns) {
+    columns = Object.entries(getTableColumns(table)).map(([key, column]) => ({
+      key,
+      name: column.name,
+      column,
+    }));
+    columnLists.set(table, columns);
+  }
+  return columns;
 }
 
 /** A PostgreSQL text[] literal, for one `$n::text[]` parameter. */
