@@ -1,3 +1,4 @@
+import { Agent, request } from 'node:http';
 import autocannon from 'autocannon';
 import type { Scenario } from './scenarios.ts';
 
@@ -21,9 +22,10 @@ export interface LoadResult {
 }
 
 /**
- * Drives `url` with `scenario` for `durationSec` over `connections` keep-alive connections. Each
- * connection is a slot: its own user, fans and client history (see scenarios.ts). With `overallRate`
- * the load is open-loop at that many requests per second (for latency at a fixed throughput).
+ * Drives `url` with `scenario` as fast as it answers (closed loop: each connection sends its next
+ * request when the last one is answered), for `durationSec` or `amount` requests, over `connections`
+ * keep-alive connections. Each connection is a slot: its own user, fans and client history (see
+ * scenarios.ts). For latency at a given throughput, see `pace`.
  */
 export async function drive(options: {
   url: string;
@@ -32,7 +34,6 @@ export async function drive(options: {
   connections: number;
   durationSec?: number;
   amount?: number;
-  overallRate?: number;
 }): Promise<LoadResult> {
   const { scenario, target } = options;
   let slots = 0;
@@ -41,7 +42,6 @@ export async function drive(options: {
     method: 'POST',
     connections: options.connections,
     ...(options.amount ? { amount: options.amount } : { duration: options.durationSec ?? 5 }),
-    ...(options.overallRate ? { overallRate: options.overallRate } : {}),
     timeout: 30,
     setupClient: (client) => {
       const slot = slots++;
@@ -84,6 +84,131 @@ export async function drive(options: {
     statusCodes,
     durationSec,
   };
+}
+
+/**
+ * Open-loop load at `rate` requests per second for `durationSec`: latency at a given throughput.
+ * Request i is due at start + i / rate, whatever became of the requests before it, and goes to slot
+ * i mod `slots` (a slot is one user with its own keep-alive connection and history, as in `drive`). A
+ * request due while its slot still waits for its previous answer is sent when that answer arrives, and
+ * every latency is counted from when the request was due, so a stall counts for each request it held
+ * up (no coordinated omission).
+ *
+ * Not autocannon's `overallRate`, which is neither: each connection sends its quota for the second
+ * back to back as the second starts, then idles (at "half load" the server sees full load for half of
+ * every second), and it corrects for coordinated omission with an expected interval of ceil(1 / rate)
+ * = 1 ms, recording L, L - 1, ..., 1 ms for a response of L ms (docs/PERFORMANCE.md, "Latency").
+ */
+export async function pace(options: {
+  url: string;
+  scenario: Scenario;
+  target: 'api' | 'baseline';
+  slots: number;
+  rate: number;
+  durationSec: number;
+}): Promise<LoadResult> {
+  const { scenario, target, slots, rate } = options;
+  const url = new URL(`${options.url}${PATH}`);
+  const agents = Array.from({ length: slots }, () => new Agent({ keepAlive: true, maxSockets: 1 }));
+  const latencies: number[] = [];
+  const statusCodes: Record<string, number> = {};
+  let errors = 0;
+
+  const send = async (slot: number, due: number): Promise<void> => {
+    const { body, token } = scenario.next(slot, target);
+    try {
+      const answer = await post(url, agents[slot]!, body, token, scenario.answered !== undefined);
+      statusCodes[answer.status] = (statusCodes[answer.status] ?? 0) + 1;
+      if (answer.status >= 200 && answer.status < 300) latencies.push(performance.now() - due);
+      scenario.answered?.(slot, target, answer.status, answer.body);
+    } catch {
+      errors += 1;
+    }
+  };
+
+  const total = Math.max(1, Math.round(rate * options.durationSec));
+  const interval = 1000 / rate;
+  const chains: Promise<void>[] = Array.from({ length: slots }, () => Promise.resolve());
+  const started = performance.now();
+  for (let i = 0; i < total;) {
+    const now = performance.now();
+    // Everything due by now goes out; timers are late by a millisecond or more, rates are not.
+    while (i < total && started + i * interval <= now) {
+      const slot = i % slots;
+      const due = started + i * interval;
+      chains[slot] = chains[slot]!.then(() => send(slot, due));
+      i += 1;
+    }
+    if (i < total) await sleep(started + i * interval - performance.now());
+  }
+  await Promise.all(chains);
+  const durationSec = (performance.now() - started) / 1000;
+  for (const agent of agents) agent.destroy();
+
+  const ok = latencies.length;
+  const conflicts = statusCodes['409'] ?? 0;
+  const answered = Object.values(statusCodes).reduce((sum, count) => sum + count, 0);
+  latencies.sort((a, b) => a - b);
+  return {
+    rps: ok / durationSec,
+    responsesPerSecond: answered / durationSec,
+    p50: percentile(latencies, 0.5),
+    p99: percentile(latencies, 0.99),
+    requests: total,
+    ok,
+    conflicts,
+    failures: answered - ok - conflicts + errors,
+    statusCodes,
+    durationSec,
+  };
+}
+
+/** Nearest rank, on sorted values, to 0.1 ms; 0 when there are none. */
+export function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return 0;
+  const value = sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)]!;
+  return Math.round(value * 10) / 10;
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, ms)));
+
+/** One POST on `agent`'s connection; the body is kept only when `keepBody`. */
+function post(
+  url: URL,
+  agent: Agent,
+  body: string,
+  token: string,
+  keepBody: boolean,
+): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      url,
+      {
+        method: 'POST',
+        agent,
+        headers: {
+          'content-type': 'application/json',
+          'content-length': Buffer.byteLength(body),
+          authorization: `Bearer ${token}`,
+        },
+        timeout: 30_000,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => keepBody && chunks.push(chunk));
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            body: keepBody ? Buffer.concat(chunks).toString('utf8') : '',
+          }),
+        );
+        res.on('error', reject);
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error('timed out')));
+    req.on('error', reject);
+    req.end(body);
+  });
 }
 
 export interface ProbeResult {

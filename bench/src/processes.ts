@@ -1,7 +1,8 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import * as esbuild from 'esbuild';
 
 export const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 export const apiDir = fileURLToPath(new URL('../../apps/api', import.meta.url));
@@ -18,6 +19,28 @@ export async function buildApi(): Promise<void> {
 /** The API's start command from apps/api, after `buildApi()`: `pnpm start`'s, minus the build. */
 export const apiStartArgs = ['--enable-source-maps', 'dist/main.js'];
 
+/**
+ * Bundles the baseline into bench/dist/ to run as plain JavaScript, as the API runs: under tsx it
+ * would carry the loader's thread and heap (tens of MB of RSS) that the API does not.
+ */
+export async function buildBaseline(): Promise<void> {
+  await esbuild.build({
+    absWorkingDir: benchDir,
+    entryPoints: ['src/baseline-server.ts'],
+    outfile: 'dist/baseline-server.js',
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'esm',
+    // Loads its WASM beside its own module.
+    external: ['@electric-sql/pglite'],
+    logLevel: 'warning',
+  });
+}
+
+/** The baseline's start command from bench/, after `buildBaseline()`. */
+export const baselineStartArgs = ['dist/baseline-server.js'];
+
 export interface ServerProcess {
   name: string;
   url: string;
@@ -26,6 +49,11 @@ export interface ServerProcess {
   output: string[];
   /** The highest resident set size seen so far, from the kernel (VmHWM), in bytes. */
   peakRss: () => number;
+  /**
+   * Starts a new high-water mark at the current RSS (Linux: `5` to /proc/<pid>/clear_refs), so that
+   * the next `peakRss()` is one scenario's. Returns false where the kernel does not allow it.
+   */
+  resetPeakRss: () => boolean;
   stop: () => Promise<void>;
 }
 
@@ -81,6 +109,15 @@ export async function startServer(
     }
     return peak;
   };
+  const resetPeakRss = () => {
+    try {
+      writeFileSync(`/proc/${pid}/clear_refs`, '5');
+      peak = 0;
+      return true;
+    } catch {
+      return false;
+    }
+  };
   const stop = async () => {
     peakRss();
     if (child.exitCode !== null || child.signalCode !== null) return;
@@ -90,5 +127,5 @@ export async function startServer(
     await exited;
     clearTimeout(timer);
   };
-  return { name, url: `http://127.0.0.1:${port}`, pid, child, output, peakRss, stop };
+  return { name, url: `http://127.0.0.1:${port}`, pid, child, output, peakRss, resetPeakRss, stop };
 }

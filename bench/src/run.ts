@@ -14,9 +14,18 @@ import { parseArgs } from 'node:util';
 import { openPglite, openPostgres } from '@fannotes/db';
 import postgres from 'postgres';
 import { mintToken } from '../../apps/api/src/auth/dev-keys.ts';
-import { drive, probe, type LoadResult, type ProbeResult } from './load.ts';
+import { drive, pace, probe, type LoadResult, type ProbeResult } from './load.ts';
 import { runMicro } from './micro.ts';
-import { apiDir, apiStartArgs, benchDir, buildApi, startServer, type ServerProcess } from './processes.ts';
+import {
+  apiDir,
+  apiStartArgs,
+  baselineStartArgs,
+  benchDir,
+  buildApi,
+  buildBaseline,
+  startServer,
+  type ServerProcess,
+} from './processes.ts';
 import { renderReport, writeReport, type BenchReport, type ScenarioReport } from './report.ts';
 import { makeScenarios, type ApiMode, type Scenario } from './scenarios.ts';
 import { insertSeed, makeSeed, PGLITE_SIZE, POSTGRES_SIZE } from './seed.ts';
@@ -61,8 +70,8 @@ async function main(): Promise<void> {
 
   try {
     // 0. The API as `pnpm start` runs it: bundled first (fails fast, before the seeding).
-    await buildApi();
-    log('built the API bundle: apps/api/dist/main.js');
+    await Promise.all([buildApi(), buildBaseline()]);
+    log('built the API (apps/api/dist/main.js) and the baseline (bench/dist/baseline-server.js)');
 
     // 1. A fresh database, migrated and seeded.
     const now = new Date();
@@ -127,7 +136,7 @@ async function main(): Promise<void> {
       ...(databaseUrl ? { DATABASE_URL: databaseUrl } : { BASELINE_PGLITE_DIR: baselineDir! }),
       ...(count ? { BENCH_COUNT: '1' } : {}),
     });
-    const baseline = await startServer('baseline', ['--import', 'tsx', 'src/baseline-server.ts'], {
+    const baseline = await startServer('baseline', baselineStartArgs, {
       cwd: benchDir,
       env: baselineEnv(true),
     });
@@ -164,13 +173,7 @@ async function main(): Promise<void> {
           },
         },
       );
-      return {
-        ...api,
-        stop: async () => {
-          if (!counting) peakRss[name] = Math.max(peakRss[name] ?? 0, api.peakRss());
-          await api.stop();
-        },
-      };
+      return api;
     };
 
     const reports: ScenarioReport[] = [];
@@ -217,6 +220,9 @@ async function main(): Promise<void> {
         const scenario = scenarios[name]!;
         const runs: { api: LoadResult[]; baseline: LoadResult[] } = { api: [], baseline: [] };
         const connections = scenario.connections ?? CONNECTIONS;
+        // Each scenario's own peak RSS, for both servers (from what each holds when it starts).
+        api.resetPeakRss();
+        baseline.resetPeakRss();
         await drive({ url: api.url, scenario, target: 'api', connections, durationSec: 2 });
         await drive({ url: baseline.url, scenario, target: 'baseline', connections, durationSec: 2 });
         for (let round = 0; round < ROUNDS; round++) {
@@ -239,31 +245,33 @@ async function main(): Promise<void> {
               ` statuses api ${JSON.stringify(runs.api.at(-1)!.statusCodes)} baseline ${JSON.stringify(runs.baseline.at(-1)!.statusCodes)}`,
           );
         }
-        // Latency at half of the API's measured maximum, open loop.
+        // Latency at half of the API's measured maximum, open loop (pace, in load.ts), and the floor's
+        // at the same rate (what p99 the machine allows for this answer at all), A B A B as above.
         const maxRps = median(runs.api.map((run) => run.rps));
         const rate = Math.max(1, Math.floor(maxRps / 2));
-        const half = await drive({
-          url: api.url,
-          scenario,
-          target: 'api',
-          connections,
-          durationSec: Math.max(4, Math.round(DURATION * 0.75)),
-          overallRate: rate,
-        });
-        // The floor at the same rate: what p99 the machine allows for this answer at all.
-        const baselineHalf = await drive({
-          url: baseline.url,
-          scenario,
-          target: 'baseline',
-          connections,
-          durationSec: Math.max(4, Math.round(DURATION * 0.75)),
-          overallRate: rate,
-        });
-        log(
-          `${name} at ${rate} rps: p50 ${half.p50} ms, p99 ${half.p99} ms ${JSON.stringify(half.statusCodes)}; ` +
-            `baseline p99 ${baselineHalf.p99} ms`,
-        );
-        reports.push(summarise(scenario, runs, { api: half, baseline: baselineHalf }, rate, probes[name]!));
+        const paced = (url: string, target: 'api' | 'baseline') =>
+          pace({
+            url,
+            scenario,
+            target,
+            slots: connections,
+            rate,
+            durationSec: DURATION,
+          });
+        const halfRuns: { api: LoadResult[]; baseline: LoadResult[] } = { api: [], baseline: [] };
+        for (let round = 0; round < ROUNDS; round++) {
+          halfRuns.api.push(await paced(api.url, 'api'));
+          halfRuns.baseline.push(await paced(baseline.url, 'baseline'));
+          log(
+            `${name} at ${rate} rps, round ${round + 1}: api p50 ${halfRuns.api.at(-1)!.p50} ms, ` +
+              `p99 ${halfRuns.api.at(-1)!.p99} ms ${JSON.stringify(halfRuns.api.at(-1)!.statusCodes)}; ` +
+              `baseline p99 ${halfRuns.baseline.at(-1)!.p99} ms`,
+          );
+        }
+        const rss = { api: api.peakRss() / 2 ** 20, baseline: baseline.peakRss() / 2 ** 20 };
+        peakRss[api.name] = Math.max(peakRss[api.name] ?? 0, rss.api);
+        peakRss.baseline = Math.max(peakRss.baseline ?? 0, rss.baseline);
+        reports.push(summarise(scenario, runs, halfRuns, rate, probes[name]!, rss));
       }
       await api.stop();
     }
@@ -295,7 +303,7 @@ async function main(): Promise<void> {
       },
       settings: { durationSec: DURATION, rounds: ROUNDS, connections: CONNECTIONS },
       scenarios: reports,
-      peakRssMb: Object.fromEntries(Object.entries(peakRss).map(([name, bytes]) => [name, bytes / 2 ** 20])),
+      peakRssMb: peakRss,
       micro,
       elapsedSec: (Date.now() - started) / 1000,
       // Everything here shares two cores: a busy machine (another build or test run) lowers every number.
@@ -315,9 +323,10 @@ async function main(): Promise<void> {
 function summarise(
   scenario: Scenario,
   runs: { api: LoadResult[]; baseline: LoadResult[] },
-  half: { api: LoadResult; baseline: LoadResult },
+  half: { api: LoadResult[]; baseline: LoadResult[] },
   rate: number,
   probes: { api: ProbeResult; baseline: ProbeResult },
+  peakRssMb: { api: number; baseline: number },
 ): ScenarioReport {
   const side = (list: LoadResult[]) => ({
     rps: median(list.map((run) => run.rps)),
@@ -338,11 +347,12 @@ function summarise(
     ratio: baseline.rps > 0 ? api.rps / baseline.rps : 0,
     halfLoad: {
       rate,
-      p50: half.api.p50,
-      p99: half.api.p99,
-      conflicts: half.api.conflicts,
-      failures: half.api.failures,
-      baselineP99: half.baseline.p99,
+      p50: median(half.api.map((run) => run.p50)),
+      p99: median(half.api.map((run) => run.p99)),
+      conflicts: half.api.reduce((sum, run) => sum + run.conflicts, 0),
+      failures: half.api.reduce((sum, run) => sum + run.failures, 0),
+      baselineP99: median(half.baseline.map((run) => run.p99)),
+      runs: { api: half.api, baseline: half.baseline },
     },
     roundTrips: {
       api: { median: median(probes.api.roundTrips), max: Math.max(...probes.api.roundTrips) },
@@ -350,6 +360,7 @@ function summarise(
       baseline: { median: median(probes.baseline.roundTrips), max: Math.max(...probes.baseline.roundTrips) },
       probeStatuses: probes.api.statuses,
     },
+    peakRssMb,
   };
 }
 
