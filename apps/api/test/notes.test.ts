@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { notes } from '@fannotes/db';
+import { encodeCursor } from '@fannotes/sync-core';
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { createTestApp, seedAccount, type TestApp } from './harness.ts';
@@ -118,4 +119,71 @@ test('every write bumps the fan version once and sync reports it as the cursor',
   expect(after.reset).toBe(false);
   expect(after.notes.map((note) => note.content)).toEqual(['one more']);
   expect(after.cursor).not.toBe(before);
+});
+
+test('every way a sync reads notes lists each note exactly as the note endpoints returned it', async () => {
+  const listFan = '556';
+  const owner = await app.caller(seeded.users.owner);
+  await owner.fans.upsert({ accountId: seeded.account.id, fanId: listFan });
+  const chatter = await app.caller(seeded.users.chatter);
+  const plain = (await chatter.notes.update({ fanId: listFan, content: 'plain' })).data;
+  const styled = (
+    await chatter.notes.update({
+      fanId: listFan,
+      content: 'pinned, coloured, typed',
+      type: 'payment',
+      color: '#00AFF0',
+      isPinned: true,
+    })
+  ).data;
+  const imported = (
+    await chatter.notes.updateFromOnlyFans({ fanId: listFan, onlyFansNoteId: '77', content: 'from OnlyFans' })
+  ).data;
+  const manager = await app.caller(seeded.users.manager);
+  const edited = (
+    await manager.notes.update({ fanId: listFan, noteId: plain.id, content: 'edited by a teammate' })
+  ).data;
+  const copy = (
+    await chatter.notes.update({
+      fanId: listFan,
+      noteId: plain.id,
+      baseVersion: plain.version,
+      content: 'offline edit',
+    })
+  ).data;
+  expect(copy.conflictOf).toBe(plain.id);
+  const byId = (list: readonly { id: string }[]) => [...list].sort((a, b) => (a.id < b.id ? -1 : 1));
+  const expected = byId([styled, imported, edited, copy]);
+
+  app.clock.advance(60_000);
+  const full = (await chatter.notes.sync({ fanId: listFan })).data;
+  expect(full.synchronized).toBe(true);
+  expect(byId(full.notes)).toEqual(expected);
+  const throttled = (await chatter.notes.sync({ fanId: listFan })).data;
+  expect(throttled.throttled).toBe(true);
+  expect(throttled.notes).toEqual(full.notes);
+  const delta = (await chatter.notes.sync({ fanId: listFan, cursor: encodeCursor(copy.version - 1) })).data;
+  expect(delta.notes).toEqual([copy]);
+
+  // A push's page: the note it restyled in its new state, beside the notes it left alone.
+  const pushed = (
+    await chatter.notes.sync({
+      fanId: listFan,
+      clientId: randomUUID(),
+      mutations: [
+        { id: 1, op: 'upsert', noteId: styled.id, baseVersion: styled.version, note: { color: null } },
+      ],
+    })
+  ).data;
+  const restyled = pushed.notes.find((note) => note.id === styled.id)!;
+  expect(restyled.version).toBeGreaterThan(copy.version);
+  expect(restyled.updatedAt).toBe(app.clock.now().toISOString());
+  expect(byId(pushed.notes)).toEqual(
+    byId([
+      { ...styled, color: null, version: restyled.version, updatedAt: restyled.updatedAt },
+      imported,
+      edited,
+      copy,
+    ]),
+  );
 });

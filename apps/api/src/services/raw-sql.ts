@@ -40,8 +40,8 @@ export function decodeRow<T extends Table>(
 }
 
 /**
- * The columns of `table` in declaration order, listed once per table: decodeRow runs for each of up
- * to 5,001 rows of a page, where `Object.entries` per row made about 7 MB of garbage per page.
+ * The columns of `table` in declaration order, listed once per table rather than with `Object.entries`
+ * on every row decoded or written (a push of 100 writes 100 rows).
  */
 const columnLists = new WeakMap<Table, { key: string; name: string; column: Column }[]>();
 function decodedColumns(table: Table): { key: string; name: string; column: Column }[] {
@@ -73,9 +73,9 @@ export function recordsetColumns(table: Table): string {
 /** A row of `table` keyed by column name, for a JSON parameter (Dates become ISO strings). */
 export function toColumnNames<T extends Table>(table: T, row: T['$inferInsert']): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const [key, column] of Object.entries(getTableColumns(table))) {
+  for (const { key, name } of decodedColumns(table)) {
     const value = (row as Record<string, unknown>)[key];
-    out[column.name] = value === undefined ? null : value;
+    out[name] = value === undefined ? null : value;
   }
   return out;
 }

@@ -1,10 +1,10 @@
 import { MAX_NOTES_PER_SYNC, type Note } from '@fannotes/contract';
 import { notes, type Database, type Transaction } from '@fannotes/db';
 import { encodeCursor, sortNotes } from '@fannotes/sync-core';
-import { and, asc, eq, gt, is, isNull, sql, type SQL } from 'drizzle-orm';
-import { PgTransaction } from 'drizzle-orm/pg-core';
+import { sql } from 'drizzle-orm';
 import type { FanRow } from './authz.ts';
-import { toNote, type NoteRow } from './serialize.ts';
+import { executeRows } from './raw-sql.ts';
+import { isTombstone, noteFromPageRow, pageColumns, pageRowVersion, type PageRow } from './serialize.ts';
 
 export interface NotesPage {
   notes: Note[];
@@ -30,52 +30,13 @@ export async function readNotes(
   limit = MAX_NOTES_PER_SYNC,
 ): Promise<NotesPage> {
   const reset = isReset(fan, since);
-  const queries = is(db, PgTransaction) ? undefined : pageQueries(db);
-  let rows: NoteRow[];
-  if (queries) {
-    rows = reset
-      ? await queries.live.execute({ fanRowId: fan.id, limit: limit + 1 })
-      : await queries.since.execute({ fanRowId: fan.id, since: since!, limit: limit + 1 });
-  } else {
-    rows = await db
-      .select()
-      .from(notes)
-      .where(
-        reset
-          ? and(eq(notes.fanRowId, fan.id), isNull(notes.deletedAt))
-          : and(eq(notes.fanRowId, fan.id), gt(notes.version, since!)),
-      )
-      .orderBy(asc(notes.version), asc(notes.id))
-      .limit(limit + 1);
-  }
+  const rows = await executeRows(
+    db,
+    sql`select ${pageColumns('n')} from ${notes} n
+      where n.fan_row_id = ${fan.id} and ${reset ? sql`n.deleted_at is null` : sql`n.version > ${since}`}
+      order by n.version, n.id limit ${limit + 1}`,
+  );
   return pageFromRows(db, fan, reset, rows, limit);
-}
-
-/** The page queries outside a transaction (the throttled read), built once per database. */
-const pageCache = new WeakMap<Database, ReturnType<typeof buildPageQueries>>();
-function pageQueries(db: Database) {
-  let queries = pageCache.get(db);
-  if (!queries) {
-    queries = buildPageQueries(db);
-    pageCache.set(db, queries);
-  }
-  return queries;
-}
-
-function buildPageQueries(db: Database) {
-  const page = (where: SQL | undefined, name: string) =>
-    db
-      .select()
-      .from(notes)
-      .where(where)
-      .orderBy(asc(notes.version), asc(notes.id))
-      .limit(sql.placeholder('limit'))
-      .prepare(name);
-  const fan = eq(notes.fanRowId, sql.placeholder('fanRowId'));
-  return {
-    live: page(and(fan, isNull(notes.deletedAt)), 'notes_live'),
-    since: page(and(fan, gt(notes.version, sql.placeholder('since'))), 'notes_since'),
-  };
 }
 
 type PageFan = Pick<FanRow, 'id' | 'fanId' | 'version' | 'purgedThroughVersion'>;
@@ -96,7 +57,7 @@ export async function pageFromRows(
   db: Database | Transaction,
   fan: PageFan,
   reset: boolean,
-  rows: NoteRow[],
+  rows: readonly PageRow[],
   limit = MAX_NOTES_PER_SYNC,
 ): Promise<NotesPage> {
   const cut = cutAtVersion(rows, limit);
@@ -104,32 +65,31 @@ export async function pageFromRows(
   const more = cut.more;
   if (more && page.length === 0) {
     // More than a page of notes share one version (a huge import): that version is sent whole.
-    const version = rows[0]!.version;
-    page = await db
-      .select()
-      .from(notes)
-      .where(
-        and(
-          eq(notes.fanRowId, fan.id),
-          eq(notes.version, version),
-          reset ? isNull(notes.deletedAt) : undefined,
-        ),
-      )
-      .orderBy(asc(notes.id));
+    page = await executeRows(
+      db,
+      sql`select ${pageColumns('n')} from ${notes} n
+        where n.fan_row_id = ${fan.id} and n.version = ${pageRowVersion(rows[0]!)}
+          ${reset ? sql`and n.deleted_at is null` : sql``}
+        order by n.id`,
+    );
   }
   const last = page.at(-1);
-  const cursorVersion = more && last ? last.version : Math.max(fan.version, last?.version ?? 0);
+  const lastVersion = last ? pageRowVersion(last) : 0;
+  const cursorVersion = more ? lastVersion : Math.max(fan.version, lastVersion);
   // Display order (sync-core's compareNotes), on epoch milliseconds: the same order as on the ISO
   // strings, without parsing a date in every comparison.
-  const live: { isPinned: boolean; updatedAt: number; id: string; row: NoteRow }[] = [];
+  const live: { isPinned: boolean; updatedAt: number; id: string; note: Note }[] = [];
   const deletedNoteIds: string[] = [];
   for (const row of page) {
-    if (row.deletedAt === null) {
-      live.push({ isPinned: row.isPinned, updatedAt: row.updatedAt.getTime(), id: row.id, row });
-    } else deletedNoteIds.push(row.id);
+    if (isTombstone(row)) {
+      deletedNoteIds.push(row.id as string);
+      continue;
+    }
+    const note = noteFromPageRow(row, fan.fanId);
+    live.push({ isPinned: note.isPinned, updatedAt: Date.parse(note.updatedAt), id: note.id, note });
   }
   return {
-    notes: sortNotes(live).map(({ row }): Note => toNote(row, fan.fanId)),
+    notes: sortNotes(live).map(({ note }) => note),
     deletedNoteIds,
     cursor: encodeCursor(cursorVersion),
     reset,
@@ -137,8 +97,8 @@ export async function pageFromRows(
   };
 }
 
-function cutAtVersion(rows: NoteRow[], limit: number): { page: NoteRow[]; more: boolean } {
+function cutAtVersion(rows: readonly PageRow[], limit: number): { page: readonly PageRow[]; more: boolean } {
   if (rows.length <= limit) return { page: rows, more: false };
-  const boundary = rows[limit]!.version;
-  return { page: rows.filter((row) => row.version < boundary), more: true };
+  const boundary = pageRowVersion(rows[limit]!);
+  return { page: rows.filter((row) => pageRowVersion(row) < boundary), more: true };
 }

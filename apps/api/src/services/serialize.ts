@@ -1,7 +1,67 @@
-import type { Account, DeletedNote, Fan, Member, Note, Role } from '@fannotes/contract';
-import type { accounts, fans, memberships, notes } from '@fannotes/db';
+import type { Account, DeletedNote, Fan, Member, Note, NoteSource, NoteType, Role } from '@fannotes/contract';
+import { notes, type accounts, type fans, type memberships } from '@fannotes/db';
+import { sql, type SQL } from 'drizzle-orm';
 
 export type NoteRow = typeof notes.$inferSelect;
+
+/**
+ * The columns of `notes` that a sync's page reads: what an answer shows, and `deleted_at` for its
+ * tombstones. Not the fan's row id, the imported OnlyFans text or the content version, which no answer
+ * sends: a page of 5,000 notes reads and builds nothing it does not need.
+ */
+const PAGE_COLUMNS = [
+  notes.id,
+  notes.accountId,
+  notes.content,
+  notes.type,
+  notes.color,
+  notes.isPinned,
+  notes.source,
+  notes.onlyFansNoteId,
+  notes.conflictOf,
+  notes.version,
+  notes.createdAt,
+  notes.updatedAt,
+  notes.deletedAt,
+  notes.createdBy,
+  notes.updatedBy,
+].map((column) => column.name);
+
+/** A row of a page statement (`pageColumns`), keyed by column name, with the driver's own values. */
+export type PageRow = Readonly<Record<string, unknown>>;
+
+/** `alias.col, ...` of the page columns, for the select list of a page statement. */
+export function pageColumns(alias: string): SQL {
+  return sql.raw(PAGE_COLUMNS.map((name) => `${alias}."${name}"`).join(', '));
+}
+
+export const pageRowVersion = (row: PageRow): number => Number(row.version);
+export const isTombstone = (row: PageRow): boolean => row.deleted_at !== null && row.deleted_at !== undefined;
+
+/** A timestamp as the driver returns it, read as drizzle reads `timestamptz`, in ISO 8601. */
+const isoTimestamp = (value: unknown): string =>
+  (notes.createdAt.mapFromDriverValue(value) as Date).toISOString();
+
+/** A page row as the contract's `Note`, built in one step (the same values as `toNote` of its NoteRow). */
+export function noteFromPageRow(row: PageRow, fanId: string): Note {
+  return {
+    id: row.id as string,
+    fanId,
+    accountId: row.account_id as string,
+    content: row.content as string,
+    type: row.type as NoteType,
+    color: row.color as string | null,
+    isPinned: row.is_pinned as boolean,
+    source: row.source as NoteSource,
+    onlyFansNoteId: row.only_fans_note_id as string | null,
+    conflictOf: row.conflict_of as string | null,
+    version: pageRowVersion(row),
+    createdAt: isoTimestamp(row.created_at),
+    updatedAt: isoTimestamp(row.updated_at),
+    createdBy: row.created_by as string | null,
+    updatedBy: row.updated_by as string | null,
+  };
+}
 
 export function toNote(row: NoteRow, fanId: string): Note {
   return {

@@ -4,7 +4,7 @@ import { getTableColumns, sql, type SQL } from 'drizzle-orm';
 import { fanNotFound, roleRights, type FanRow } from './authz.ts';
 import { tryTakeLease } from './lease.ts';
 import { decodeRow, executeRows, recordsetColumns, textArray, toColumnNames } from './raw-sql.ts';
-import type { NoteRow } from './serialize.ts';
+import { pageColumns, type NoteRow, type PageRow } from './serialize.ts';
 
 /**
  * The statements of a full sync, each folding several steps into one round trip.
@@ -157,7 +157,8 @@ export type Refreshed =
       version: number;
       purgedThroughVersion: number;
       client: ClientRow | null;
-      rows: NoteRow[];
+      /** The page's rows, ordered by (version, id), at most `limit + 1`. */
+      rows: PageRow[];
     }
   | { outcome: 'busy' }
   | { outcome: 'foreign-client' };
@@ -196,7 +197,7 @@ export async function refreshFan(db: Database, input: RefreshInput): Promise<Ref
       where id = ${fan.id} and (select taken from lease)
       returning purged_through_version
     ), page as (
-      select n.* from ${notes} n
+      select ${pageColumns('n')} from ${notes} n
       where n.fan_row_id = ${fan.id} and ${pageCondition} and (select taken from lease)
         and n.id not in (select id from purged)
       order by n.version, n.id limit ${input.limit + 1}
@@ -218,7 +219,8 @@ export async function refreshFan(db: Database, input: RefreshInput): Promise<Ref
     version: Number(first['fan.version']),
     purgedThroughVersion: Number(first['fan.purged_through_version'] ?? fan.purgedThroughVersion),
     client: decodeClient(first),
-    rows: rows.map((raw) => decodeRow(notes, raw)).filter((row): row is NoteRow => row !== null),
+    // Without notes, the page's side of the outer join is one row of nulls.
+    rows: rows.filter((raw) => raw.id !== null),
   };
 }
 
@@ -258,7 +260,7 @@ export interface CloseInput {
 
 export interface Closed {
   /** Page rows ordered by (version, id), at most `limit + 1`, as they are after this statement. */
-  rows: NoteRow[];
+  rows: PageRow[];
   purgedThroughVersion: number;
 }
 
@@ -323,12 +325,12 @@ export async function closeFullSync(
       where client_id = ${input.client.clientId}
     )`);
   }
-  const fromTable = sql`select n.* from ${notes} n
+  const fromTable = sql`select ${pageColumns('n')} from ${notes} n
     where n.fan_row_id = ${fan.id} and ${pageCondition(sql.raw('n'))}
       and n.id <> all(${changedIds}::text[]) and n.id not in (select id from purged)`;
   const fromWritten =
     written.length > 0
-      ? sql` union all select w.* from written w where ${pageCondition(sql.raw('w'))}`
+      ? sql` union all select ${pageColumns('w')} from written w where ${pageCondition(sql.raw('w'))}`
       : sql``;
   parts.push(sql`page as (
     select * from (${fromTable}${fromWritten}) p order by version, id limit ${input.limit + 1}
@@ -342,7 +344,8 @@ export async function closeFullSync(
   );
   const purgedThroughVersion = Number(rows[0]?.['fan.purged_through_version'] ?? fan.purgedThroughVersion);
   return {
-    rows: rows.map((raw) => decodeRow(notes, raw)).filter((row): row is NoteRow => row !== null),
+    // Without notes, the page's side of the outer join is one row of nulls.
+    rows: rows.filter((raw) => raw.id !== null),
     purgedThroughVersion,
   };
 }

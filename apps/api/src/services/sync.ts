@@ -17,7 +17,7 @@ import { syncInProgress } from './lease.ts';
 import { decideNoteChanges, scopeCondition, type DecidedChanges } from './note-writes.ts';
 import { isReset, pageFromRows, readNotes, type NotesPage } from './read-notes.ts';
 import { executeRows } from './raw-sql.ts';
-import type { NoteRow } from './serialize.ts';
+import type { PageRow } from './serialize.ts';
 import { closeFullSync, lockForPush, refreshFan } from './sync-statements.ts';
 
 type Input = z.output<typeof SyncNotesInput>;
@@ -206,7 +206,7 @@ function pageAfterClose(
   fan: FanRow,
   reset: boolean,
   since: number | null,
-  rows: NoteRow[],
+  rows: PageRow[],
 ): Promise<NotesPage> {
   return !reset && isReset(fan, since) ? readNotes(db, fan, since) : pageFromRows(db, fan, reset, rows);
 }
