@@ -3,6 +3,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import * as esbuild from 'esbuild';
+import { startArguments } from '../../apps/api/src/start-command.ts';
 
 export const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 export const apiDir = fileURLToPath(new URL('../../apps/api', import.meta.url));
@@ -10,14 +11,14 @@ export const benchDir = fileURLToPath(new URL('..', import.meta.url));
 
 /**
  * Builds the API's bundle as `pnpm start` does first (apps/api/build.js, into apps/api/dist/), so that
- * the bench measures what users run: `node --enable-source-maps dist/main.js`, not tsx.
+ * the bench measures what users run: `node ... dist/main.js` with `pnpm start`'s flags, not tsx.
  */
 export async function buildApi(): Promise<void> {
   await promisify(execFile)(process.execPath, ['build.js'], { cwd: apiDir });
 }
 
 /** The API's start command from apps/api, after `buildApi()`: `pnpm start`'s, minus the build. */
-export const apiStartArgs = ['--enable-source-maps', 'dist/main.js'];
+export const apiStartArgs = startArguments();
 
 /**
  * Bundles the baseline into bench/dist/ to run as plain JavaScript, as the API runs: under tsx it

@@ -10,6 +10,7 @@ import { createTestDatabase, type TestDatabase } from '@fannotes/db/testing';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { DEMO_FAN_ID, DEMO_OWNER_ID } from '../src/dev/seed.ts';
+import { startArguments } from '../src/start-command.ts';
 
 // `pnpm start` and the bench run the bundle (build.js, then `node dist/main.js`), not the TypeScript
 // sources the other suites run: this builds it as `pnpm start` does and checks that what users run
@@ -125,9 +126,9 @@ interface Bundle {
   stop: () => Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-/** `node --enable-source-maps dist/main.js` with exactly `env` (plus PATH and HOME), once it listens. */
+/** `pnpm start`'s `node ... dist/main.js` with exactly `env` (plus PATH and HOME), once it listens. */
 async function startBundle(env: Record<string, string>): Promise<Bundle> {
-  const child = spawn(process.execPath, ['--enable-source-maps', 'dist/main.js'], {
+  const child = spawn(process.execPath, startArguments(), {
     cwd: apiDir,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
