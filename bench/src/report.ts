@@ -47,7 +47,14 @@ export interface BenchReport {
   date: string;
   command: string;
   machine: { cpu: string; cores: number; memoryGb: number; os: string; node: string };
-  database: { kind: 'postgres' | 'pglite'; version: string };
+  database: {
+    kind: 'postgres' | 'pglite';
+    version: string;
+    /** The server's `autovacuum` setting (PostgreSQL only). */
+    autovacuum?: string;
+    /** Whether each measured run started with a VACUUM of the bench's database (PostgreSQL only). */
+    vacuumedBeforeEachRun?: boolean;
+  };
   seed: { accounts: number; fans: number; notes: number; memberships: number; description: string };
   settings: { durationSec: number; rounds: number; connections: number };
   scenarios: ScenarioReport[];
@@ -128,7 +135,10 @@ export function renderReport(report: BenchReport): string {
     `Run ${report.date.slice(0, 16).replace('T', ' ')} UTC on ${report.machine.cpu} (${report.machine.cores} cores, ` +
       `${report.machine.memoryGb} GB), ${report.machine.os}, Node ${report.machine.node}; ` +
       `database: ${report.database.kind === 'postgres' ? `PostgreSQL ${report.database.version}` : `embedded PGlite (PostgreSQL ${report.database.version})`}, ` +
-      `fresh and seeded with ${report.seed.description} (${report.seed.notes.toLocaleString('en')} notes). ` +
+      `fresh and seeded with ${report.seed.description} (${report.seed.notes.toLocaleString('en')} notes)` +
+      (report.database.vacuumedBeforeEachRun
+        ? `, vacuumed before each run (the server's autovacuum: ${report.database.autovacuum ?? 'unknown'}). `
+        : '. ') +
       `Each run ${report.settings.durationSec} s over ${report.settings.connections} connections, ` +
       `${report.settings.rounds} rounds alternating API and baseline, medians shown; whole run ${Math.round(report.elapsedSec)} s; ` +
       `1-minute load average ${report.loadAverage.before.toFixed(1)} before, ${report.loadAverage.after.toFixed(1)} after.`,

@@ -2,8 +2,9 @@
  * `pnpm bench`: our API against the one-query floor, on one machine and one database, in one run.
  * See docs/PERFORMANCE.md for what each scenario does and what the numbers mean.
  *
- * Flags: --duration <s> per run (default 6), --rounds <n> A/B rounds (default 2), --connections <n>
- * (default 10), --only <scenario,...>, --profile (API processes write --cpu-prof profiles to
+ * Flags: --duration <s> per run (default 6), --rounds <n> A/B rounds (default 3: the median of three
+ * is not moved by one stalled round, the median of two is), --connections <n> (default 10),
+ * --only <scenario,...>, --profile (API processes write --cpu-prof profiles to
  * bench/results/profiles/), --no-write (print only).
  */
 import { randomBytes } from 'node:crypto';
@@ -33,7 +34,7 @@ import { insertSeed, makeSeed, PGLITE_SIZE, POSTGRES_SIZE } from './seed.ts';
 const { values: flags } = parseArgs({
   options: {
     duration: { type: 'string', default: '6' },
-    rounds: { type: 'string', default: '2' },
+    rounds: { type: 'string', default: '3' },
     connections: { type: 'string', default: '10' },
     only: { type: 'string' },
     profile: { type: 'boolean', default: false },
@@ -80,12 +81,14 @@ async function main(): Promise<void> {
     let dataDir: string | undefined;
     let baselineDir: string | undefined;
     let serverVersion = '';
+    let autovacuum: string | undefined;
     if (serverUrl) {
       const name = `fannotes_bench_${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`;
       const admin = postgres(serverUrl, { max: 1, onnotice: () => {} });
       await admin.unsafe(`create database "${name}"`);
       serverVersion = (await admin.unsafe<{ server_version: string }[]>('show server_version'))[0]!
         .server_version;
+      autovacuum = (await admin.unsafe<{ autovacuum: string }[]>('show autovacuum'))[0]!.autovacuum;
       await admin.end();
       cleanups.push(async () => {
         const dropper = postgres(serverUrl, { max: 1, onnotice: () => {} });
@@ -121,6 +124,19 @@ async function main(): Promise<void> {
       `seeded ${seeded.fans.length} fans over ${size.accounts} accounts, ${seeded.noteCount} notes, ` +
         `${seeded.memberCount} memberships (${Math.round((Date.now() - started) / 1000)} s)`,
     );
+
+    // Every run (warm-ups included) starts with a VACUUM of the database, untimed, as pgbench vacuums
+    // before each of its runs. The pushes write thousands of row versions a second to the same fans
+    // (`version` is indexed, so none is a HOT update); left for a later autovacuum, or for none (this
+    // machine's server runs with autovacuum off), the dead versions and index entries of earlier runs
+    // slow every later run's reads of those fans, API and baseline alike, the push of 100 most.
+    // PGlite belongs to the servers' own processes: skipped there.
+    const settleSql = databaseUrl ? postgres(databaseUrl, { max: 1, onnotice: () => {} }) : undefined;
+    if (settleSql) cleanups.push(() => settleSql.end({ timeout: 5 }));
+    const settled = async <T>(run: () => Promise<T>): Promise<T> => {
+      if (settleSql) await settleSql.unsafe('vacuum');
+      return run();
+    };
 
     // 2. Tokens for the agency chatters, signed as Supabase would sign them.
     const secret = randomBytes(32).toString('base64url');
@@ -223,21 +239,13 @@ async function main(): Promise<void> {
         // Each scenario's own peak RSS, for both servers (from what each holds when it starts).
         api.resetPeakRss();
         baseline.resetPeakRss();
-        await drive({ url: api.url, scenario, target: 'api', connections, durationSec: 2 });
-        await drive({ url: baseline.url, scenario, target: 'baseline', connections, durationSec: 2 });
+        const load = (url: string, target: 'api' | 'baseline', durationSec: number) =>
+          settled(() => drive({ url, scenario, target, connections, durationSec }));
+        await load(api.url, 'api', 2);
+        await load(baseline.url, 'baseline', 2);
         for (let round = 0; round < ROUNDS; round++) {
-          runs.api.push(
-            await drive({ url: api.url, scenario, target: 'api', connections, durationSec: DURATION }),
-          );
-          runs.baseline.push(
-            await drive({
-              url: baseline.url,
-              scenario,
-              target: 'baseline',
-              connections,
-              durationSec: DURATION,
-            }),
-          );
+          runs.api.push(await load(api.url, 'api', DURATION));
+          runs.baseline.push(await load(baseline.url, 'baseline', DURATION));
           log(
             `${name} round ${round + 1}: api ${runs.api.at(-1)!.rps.toFixed(0)} rps ` +
               `(p99 ${runs.api.at(-1)!.p99} ms, non-2xx ${runs.api.at(-1)!.requests - runs.api.at(-1)!.ok}), ` +
@@ -250,14 +258,7 @@ async function main(): Promise<void> {
         const maxRps = median(runs.api.map((run) => run.rps));
         const rate = Math.max(1, Math.floor(maxRps / 2));
         const paced = (url: string, target: 'api' | 'baseline') =>
-          pace({
-            url,
-            scenario,
-            target,
-            slots: connections,
-            rate,
-            durationSec: DURATION,
-          });
+          settled(() => pace({ url, scenario, target, slots: connections, rate, durationSec: DURATION }));
         const halfRuns: { api: LoadResult[]; baseline: LoadResult[] } = { api: [], baseline: [] };
         for (let round = 0; round < ROUNDS; round++) {
           halfRuns.api.push(await paced(api.url, 'api'));
@@ -290,7 +291,12 @@ async function main(): Promise<void> {
         os: `${os.type()} ${os.release()}`,
         node: process.version,
       },
-      database: { kind, version: serverVersion },
+      database: {
+        kind,
+        version: serverVersion,
+        ...(autovacuum ? { autovacuum } : {}),
+        vacuumedBeforeEachRun: settleSql !== undefined,
+      },
       seed: {
         accounts: size.accounts,
         fans: seeded.fans.length,
