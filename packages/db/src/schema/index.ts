@@ -1,4 +1,5 @@
 export * from './accounts.ts';
 export * from './fans.ts';
+export * from './idempotency.ts';
 export * from './notes.ts';
 export * from './sync.ts';
