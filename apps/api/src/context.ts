@@ -24,6 +24,8 @@ export interface RequestHeaders {
   authorization?: string | undefined;
   cookie?: string | undefined;
   origin?: string | undefined;
+  /** `Idempotency-Key`, as sent (services/idempotency.ts reads it). */
+  idempotencyKey?: string | undefined;
 }
 
 export interface Context {

@@ -82,6 +82,7 @@ export function createRequestHandler(options: ServerOptions) {
       authorization: req.headers.authorization,
       cookie: req.headers.cookie,
       origin: req.headers.origin,
+      idempotencyKey: headerValue(req.headers['idempotency-key']),
     });
     const state: RequestState = { requestId, ctx };
     states.set(req, state);
@@ -283,6 +284,14 @@ function keepInputTypesStrict(router: typeof appRouter): void {
   }
 }
 
+/**
+ * A header as one string: sent more than once, its values joined with ", " as Node joins most headers
+ * (a key containing ", " is then refused, not guessed at).
+ */
+function headerValue(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value.join(', ') : value;
+}
+
 function sendJson(
   res: ServerResponse,
   status: number,
@@ -358,7 +367,7 @@ function applyCors(req: IncomingMessage, res: ServerResponse, allowed: readonly 
   res.setHeader('access-control-allow-origin', origin);
   res.setHeader('access-control-allow-credentials', 'true');
   res.setHeader('access-control-allow-methods', 'GET, POST, DELETE, OPTIONS');
-  res.setHeader('access-control-allow-headers', 'authorization, content-type, x-request-id');
+  res.setHeader('access-control-allow-headers', 'authorization, content-type, idempotency-key, x-request-id');
   res.setHeader('access-control-expose-headers', 'retry-after, x-request-id');
   res.setHeader('access-control-max-age', '600');
   res.setHeader('vary', 'Origin');

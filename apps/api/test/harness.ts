@@ -120,6 +120,7 @@ export async function rowCounts(app: TestApp): Promise<Record<string, number>> {
       union all select 'fans', count(*)::int from fans
       union all select 'notes', count(*)::int from notes
       union all select 'sync_clients', count(*)::int from sync_clients
+      union all select 'idempotency_keys', count(*)::int from idempotency_keys
       union all select 'fan_versions', coalesce(sum(version), 0)::int from fans`,
   );
   const rows = (

@@ -11,7 +11,7 @@ import {
 import { removeNote, updateNote, updateNoteFromOnlyFans } from '../services/notes.ts';
 import { syncNotes } from '../services/sync.ts';
 import { authedProcedure } from '../trpc.ts';
-import { ok, protectedRoute } from './openapi-meta.ts';
+import { idempotencyKeyHeader, ok, protectedRoute } from './openapi-meta.ts';
 
 export const notesRouter = {
   sync: authedProcedure
@@ -31,7 +31,9 @@ export const notesRouter = {
   update: authedProcedure
     .meta(
       protectedRoute('notes', 'POST', '/v2/update-note', 'Create or update a CRM note', {
-        description: 'Creates a note, or updates the note named by `noteId`.',
+        description:
+          'Creates a note, or updates the note named by `noteId`. Send an `Idempotency-Key` to retry safely.',
+        requestHeaders: idempotencyKeyHeader,
       }),
     )
     .input(UpdateNoteInput)

@@ -10,6 +10,7 @@ import type { AuthedContext } from '../context.ts';
 import { ApiError } from '../errors.ts';
 import { requireRight, resolveFan } from './authz.ts';
 import { newNoteId, withFanWrite } from './fan-transaction.ts';
+import { parseIdempotencyKey, rememberKey, replayedNote, requestDigest } from './idempotency.ts';
 import { applyNoteChanges, type AppliedChanges } from './note-writes.ts';
 import { toDeletedNote, toNote, type NoteRow } from './serialize.ts';
 
@@ -41,13 +42,26 @@ function writtenNote({ output, rows }: AppliedChanges, noteId: string): NoteRow 
 /**
  * POST /api/v2/update-note: creates a note, or updates the note named by `noteId`. With a stale
  * `baseVersion` and different text, the stored text stays and the caller's text is saved as a
- * conflict copy, which is what this returns (`conflictOf` set).
+ * conflict copy, which is what this returns (`conflictOf` set). With an `Idempotency-Key`, a repeat
+ * of the same request answers with the note the first one wrote and writes nothing (idempotency.ts).
  */
 export async function updateNote(ctx: AuthedContext, input: z.output<typeof UpdateNoteInput>): Promise<Note> {
+  const key = parseIdempotencyKey(ctx.headers.idempotencyKey);
   const fan = await writableFan(ctx, input);
   const noteId = input.noteId ?? newNoteId();
-  const applied = await withFanWrite(ctx.deps.db, fan.id, who(ctx), (write) =>
-    applyNoteChanges(write, {
+  const keyed =
+    key === undefined
+      ? undefined
+      : {
+          userId: ctx.user.userId,
+          key,
+          digest: requestDigest('update-note', input),
+          now: ctx.deps.now(),
+        };
+  const row = await withFanWrite(ctx.deps.db, fan.id, who(ctx), async (write) => {
+    const replayed = keyed && (await replayedNote(write.tx, keyed));
+    if (replayed) return replayed;
+    const applied = await applyNoteChanges(write, {
       lastMutationId: 0,
       mustExist: input.noteId !== undefined,
       mutations: [
@@ -60,9 +74,12 @@ export async function updateNote(ctx: AuthedContext, input: z.output<typeof Upda
           note: { content: input.content, type: input.type, color: input.color, isPinned: input.isPinned },
         },
       ],
-    }),
-  );
-  return toNote(writtenNote(applied, noteId), fan.fanId);
+    });
+    const written = writtenNote(applied, noteId);
+    if (keyed) await rememberKey(write.tx, keyed, written.id);
+    return written;
+  });
+  return toNote(row, fan.fanId);
 }
 
 /** POST /api/v2/update-of-note: upserts a note read from OnlyFans, keyed by its OnlyFans id. */
