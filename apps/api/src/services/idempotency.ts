@@ -5,9 +5,10 @@ import { ApiError } from '../errors.ts';
 import type { NoteRow } from './serialize.ts';
 
 /**
- * `Idempotency-Key` (the IETF httpapi draft, as Stripe and others use it) for the one write whose
- * retry would otherwise repeat itself: POST /api/v2/update-note without `noteId` creates a note, so a
- * caller that lost the answer and sent it again got two. With a key, a repeat of the same request by
+ * `Idempotency-Key` (the IETF httpapi draft, as Stripe and others use it) for the one endpoint whose
+ * retry could repeat itself: POST /api/v2/update-note without `noteId` creates a note, so a caller
+ * that lost the answer and sent it again got two (and an edit from a stale `baseVersion`, saved as a
+ * conflict copy, a second copy). With a key, a repeat of the same request by
  * the same user within a day answers with the note the first one wrote, as it is now, and writes
  * nothing; the same key with a different request is refused. Sync mutations need none: their ids are
  * already applied exactly once.
