@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
-import { idempotencyKeys, notes, type Transaction } from '@fannotes/db';
+import { idempotencyKeys, notes } from '@fannotes/db';
 import { and, eq, gte, sql } from 'drizzle-orm';
 import { ApiError } from '../errors.ts';
+import type { FanWrite } from './fan-transaction.ts';
 import type { NoteRow } from './serialize.ts';
 
 /**
@@ -42,11 +43,10 @@ export function requestDigest(endpoint: string, input: unknown): string {
     .digest('base64url');
 }
 
+/** A request's key and digest; whose it is and when come from the write it is part of. */
 export interface KeyedRequest {
-  userId: string;
   key: string;
   digest: string;
-  now: Date;
 }
 
 const reused = () =>
@@ -59,15 +59,15 @@ const reused = () =>
  * expired). Call it in the write's transaction, after the fan row is locked: a repeat of a request
  * still running waits for it there and then finds its key.
  */
-export async function replayedNote(tx: Transaction, request: KeyedRequest): Promise<NoteRow | undefined> {
-  const horizon = new Date(request.now.getTime() - IDEMPOTENCY_KEY_TTL_MS);
-  const [found] = await tx
+export async function replayedNote(write: FanWrite, request: KeyedRequest): Promise<NoteRow | undefined> {
+  const horizon = new Date(write.now.getTime() - IDEMPOTENCY_KEY_TTL_MS);
+  const [found] = await write.tx
     .select({ digest: idempotencyKeys.requestDigest, note: notes })
     .from(idempotencyKeys)
     .innerJoin(notes, eq(notes.id, idempotencyKeys.noteId))
     .where(
       and(
-        eq(idempotencyKeys.userId, request.userId),
+        eq(idempotencyKeys.userId, write.userId),
         eq(idempotencyKeys.key, request.key),
         gte(idempotencyKeys.createdAt, horizon),
       ),
@@ -86,23 +86,24 @@ export async function replayedNote(tx: Transaction, request: KeyedRequest): Prom
  * forgetting. A key another transaction took meanwhile (the same key sent for another fan at the same
  * moment) is refused, and this write rolls back with it.
  */
-export async function rememberKey(tx: Transaction, request: KeyedRequest, noteId: string): Promise<void> {
-  const horizon = new Date(request.now.getTime() - IDEMPOTENCY_KEY_TTL_MS);
+export async function rememberKey(write: FanWrite, request: KeyedRequest, noteId: string): Promise<void> {
+  const { tx, userId, now } = write;
+  const horizon = new Date(now.getTime() - IDEMPOTENCY_KEY_TTL_MS);
   await tx.execute(sql`delete from ${idempotencyKeys} where (user_id, key) in (
     select user_id, key from ${idempotencyKeys} where created_at < ${horizon.toISOString()}::timestamptz
     limit 100 for update skip locked)`);
   const stored = await tx
     .insert(idempotencyKeys)
     .values({
-      userId: request.userId,
+      userId,
       key: request.key,
       requestDigest: request.digest,
       noteId,
-      createdAt: request.now,
+      createdAt: now,
     })
     .onConflictDoUpdate({
       target: [idempotencyKeys.userId, idempotencyKeys.key],
-      set: { requestDigest: request.digest, noteId, createdAt: request.now },
+      set: { requestDigest: request.digest, noteId, createdAt: now },
       // Only an expired key is taken over.
       setWhere: sql`${idempotencyKeys.createdAt} < ${horizon.toISOString()}::timestamptz`,
     })

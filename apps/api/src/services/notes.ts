@@ -49,17 +49,9 @@ export async function updateNote(ctx: AuthedContext, input: z.output<typeof Upda
   const key = parseIdempotencyKey(ctx.headers.idempotencyKey);
   const fan = await writableFan(ctx, input);
   const noteId = input.noteId ?? newNoteId();
-  const keyed =
-    key === undefined
-      ? undefined
-      : {
-          userId: ctx.user.userId,
-          key,
-          digest: requestDigest('update-note', input),
-          now: ctx.deps.now(),
-        };
+  const keyed = key === undefined ? undefined : { key, digest: requestDigest('update-note', input) };
   const row = await withFanWrite(ctx.deps.db, fan.id, who(ctx), async (write) => {
-    const replayed = keyed && (await replayedNote(write.tx, keyed));
+    const replayed = keyed && (await replayedNote(write, keyed));
     if (replayed) return replayed;
     const applied = await applyNoteChanges(write, {
       lastMutationId: 0,
@@ -76,7 +68,7 @@ export async function updateNote(ctx: AuthedContext, input: z.output<typeof Upda
       ],
     });
     const written = writtenNote(applied, noteId);
-    if (keyed) await rememberKey(write.tx, keyed, written.id);
+    if (keyed) await rememberKey(write, keyed, written.id);
     return written;
   });
   return toNote(row, fan.fanId);
