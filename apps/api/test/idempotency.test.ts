@@ -182,6 +182,54 @@ test('a repeat after the note was deleted is answered 404, and nothing is recrea
   expect(await rowCounts(app)).toEqual(before);
 });
 
+test("a removed member's replay in an account of their own is a new note there, never the old account's note", async () => {
+  // The attack: chatter C creates a note with key K; the owner edits it and removes C; C registers an
+  // account of their own, adds the same fan id there and sends the same request with K again.
+  const c = randomUUID();
+  const now = app.clock.now();
+  await app.database.db
+    .insert(memberships)
+    .values({ accountId: seeded.account.id, userId: c, role: 'chatter', createdAt: now, updatedAt: now });
+  const key = randomUUID();
+  const body = { fanId, content: `Written before leaving ${key}` };
+  const original = (await rest(body, { key, userId: c })).body.data!;
+  const edited = await rest(
+    { fanId, noteId: original.id, content: 'The owner rewrote this after C left' },
+    { userId: seeded.users.owner },
+  );
+  expect(edited.status).toBe(200);
+  const removal = await fetch(`${base}/api/v2/accounts/${seeded.account.id}/members/${c}`, {
+    method: 'DELETE',
+    headers: { authorization: `Bearer ${await app.token(seeded.users.owner)}` },
+  });
+  expect(removal.status).toBe(200);
+  const own = await rest(
+    { onlyFansUserId: String(900_000_000 + Math.floor(Math.random() * 1e6)), username: 'c_own_page' },
+    { userId: c, path: '/api/v2/accounts' },
+  );
+  expect(own.status).toBe(200);
+  const ownAccountId = (own.body.data as unknown as { id: string }).id;
+  expect((await rest({ accountId: ownAccountId, fanId }, { userId: c, path: '/api/v2/fans' })).status).toBe(
+    200,
+  );
+  const oldNoteBefore = (await notesOfFan(seeded.fan.id)).find((n) => n.id === original.id);
+
+  const replay = await rest(body, { key, userId: c });
+  expect(replay.status).toBe(200);
+  const note = replay.body.data!;
+  expect(note.id).not.toBe(original.id);
+  expect(note.accountId).toBe(ownAccountId);
+  expect(note.content).toBe(body.content);
+  expect(note.createdBy).toBe(c);
+  // Nothing of the old account is in the answer, and its note is untouched.
+  expect(JSON.stringify(replay.body)).not.toContain('The owner rewrote this');
+  expect(JSON.stringify(replay.body)).not.toContain(seeded.account.id);
+  expect((await notesOfFan(seeded.fan.id)).find((n) => n.id === original.id)).toEqual(oldNoteBefore);
+  // The key now belongs to the request that was served: its own repeat replays the new note.
+  const again = await rest(body, { key, userId: c });
+  expect(again).toEqual(replay);
+});
+
 test('a quoted key (the draft standard writes it as a string) is the same key', async () => {
   const key = randomUUID();
   const body = { fanId, content: `Quoted ${key}` };

@@ -56,8 +56,15 @@ const reused = () =>
 
 /**
  * The note an earlier request with this key wrote, as it is now; undefined if the key is new (or
- * expired). Call it in the write's transaction, after the fan row is locked: a repeat of a request
- * still running waits for it there and then finds its key.
+ * expired), or if that note is not a note of the fan this request resolves to now. Call it in the
+ * write's transaction, after the fan row is locked: a repeat of a request still running waits for it
+ * there and then finds its key.
+ *
+ * Invariant: a replay answers only what a fresh request could read. The fan row `write` holds was
+ * resolved among the caller's accounts, with the right to write, for this very request; a key whose
+ * note lives in another fan (the caller was removed from that account, and the same body now resolves
+ * to a fan of another account) is no replay: the request is served as if it had no key, and takes the
+ * key over (rememberKey).
  */
 export async function replayedNote(write: FanWrite, request: KeyedRequest): Promise<NoteRow | undefined> {
   const horizon = new Date(write.now.getTime() - IDEMPOTENCY_KEY_TTL_MS);
@@ -74,6 +81,7 @@ export async function replayedNote(write: FanWrite, request: KeyedRequest): Prom
     );
   if (!found) return undefined;
   if (found.digest !== request.digest) throw reused();
+  if (found.note.fanRowId !== write.fan.id) return undefined;
   if (found.note.deletedAt !== null) {
     throw new ApiError('resource_not_found', 'The note this request wrote has since been deleted.');
   }
@@ -83,8 +91,10 @@ export async function replayedNote(write: FanWrite, request: KeyedRequest): Prom
 /**
  * Remembers that the request wrote `noteId`, in the write's transaction (so the key and the note
  * commit together), and forgets up to 100 expired keys of anyone's, skipping rows another write is
- * forgetting. A key another transaction took meanwhile (the same key sent for another fan at the same
- * moment) is refused, and this write rolls back with it.
+ * forgetting. An expired key is taken over, and so is the same request's key whose note is in another
+ * fan (replayedNote: no replay across fans). A key another transaction took meanwhile for a different
+ * request (the same key sent for another fan at the same moment) is refused, and this write rolls
+ * back with it.
  */
 export async function rememberKey(write: FanWrite, request: KeyedRequest, noteId: string): Promise<void> {
   const { tx, userId, now } = write;
@@ -104,8 +114,9 @@ export async function rememberKey(write: FanWrite, request: KeyedRequest, noteId
     .onConflictDoUpdate({
       target: [idempotencyKeys.userId, idempotencyKeys.key],
       set: { requestDigest: request.digest, noteId, createdAt: now },
-      // Only an expired key is taken over.
-      setWhere: sql`${idempotencyKeys.createdAt} < ${horizon.toISOString()}::timestamptz`,
+      setWhere: sql`${idempotencyKeys.createdAt} < ${horizon.toISOString()}::timestamptz
+        or (${idempotencyKeys.requestDigest} = ${request.digest} and not exists (
+          select 1 from ${notes} where ${notes.id} = ${idempotencyKeys.noteId} and ${notes.fanRowId} = ${write.fan.id}))`,
     })
     .returning({ key: idempotencyKeys.key });
   if (stored.length === 0) throw reused();
