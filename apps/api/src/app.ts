@@ -65,7 +65,12 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
   const server = createServer(
     // Node checks the two timeouts below only this often (default 30 s: a slow client held on for 40 s).
     { connectionsCheckingInterval: 1_000 },
-    createRequestHandler({ deps, ping: () => database.ping(), countQueries: config.DB_QUERY_COUNT }),
+    createRequestHandler({
+      deps,
+      ping: () => database.ping(),
+      countQueries: config.DB_QUERY_COUNT,
+      publicUrl: config.PUBLIC_URL,
+    }),
   );
   server.on('clientError', answerClientError);
   // Bounded request time: a slow client cannot hold a connection (and its memory) for long.

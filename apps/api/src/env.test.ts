@@ -44,3 +44,9 @@ test('allowed origins are compared as origins: a trailing slash or path is dropp
     loadConfig({ ALLOWED_ORIGINS: 'https://App.example.com/, http://localhost:5173/app' }).ALLOWED_ORIGINS,
   ).toEqual(['https://app.example.com', 'http://localhost:5173']);
 });
+
+test('PUBLIC_URL is kept without trailing slashes, and a bad one is named', () => {
+  expect(loadConfig({ PUBLIC_URL: 'https://api.example.com/' }).PUBLIC_URL).toBe('https://api.example.com');
+  expect(loadConfig({}).PUBLIC_URL).toBeUndefined();
+  expect(() => loadConfig({ PUBLIC_URL: 'api.example.com' })).toThrow(/PUBLIC_URL/);
+});

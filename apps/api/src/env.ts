@@ -14,6 +14,11 @@ const EnvSchema = z.object({
   SUPABASE_URL: optionalUrl,
   SUPABASE_JWT_SECRET: optionalString,
   SUPABASE_JWKS_URL: optionalUrl,
+  /**
+   * Where clients reach this API (e.g. `https://api.example.com`), for the OpenAPI document's
+   * `servers`; unset: relative (`/api`). Never taken from a request's Host header.
+   */
+  PUBLIC_URL: optionalUrl.transform((value) => value?.replace(/\/+$/, '')),
   ALLOWED_ORIGINS: z
     .string()
     .default('')

@@ -20,6 +20,8 @@ export interface ServerOptions {
   deps: AppDeps;
   /** Resolves when the database answers; /readyz reports it. */
   ping: () => Promise<void>;
+  /** PUBLIC_URL: the OpenAPI document's server; unset, the document names `/api` (relative). */
+  publicUrl?: string | undefined;
   /**
    * Report each request's database statements and round trips in `x-db-statements` and
    * `x-db-round-trips` (DB_QUERY_COUNT, for benchmarks; the database must count them too).
@@ -122,7 +124,8 @@ export function createRequestHandler(options: ServerOptions) {
       }
     }
     if (method === 'GET' && path === '/api/openapi.json') {
-      openApiJson ??= JSON.stringify(createOpenApiDocument(`${publicBase(req)}/api`));
+      // From configuration only: a document built from the first request's Host was cached for all.
+      openApiJson ??= JSON.stringify(createOpenApiDocument(`${options.publicUrl ?? ''}/api`));
       res.writeHead(200, { 'content-type': 'application/json' }).end(openApiJson);
       return;
     }
@@ -372,11 +375,6 @@ function applyCors(req: IncomingMessage, res: ServerResponse, allowed: readonly 
   res.setHeader('access-control-max-age', '600');
   res.setHeader('vary', 'Origin');
   return true;
-}
-
-function publicBase(req: IncomingMessage): string {
-  const host = req.headers.host ?? 'localhost';
-  return `http://${host}`;
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {

@@ -35,7 +35,12 @@ export interface TestApp {
  * `auth` adds to (or overrides) the verifier's settings, e.g. a `jwksUrl` next to the HS256 secret.
  */
 export async function createTestApp(
-  options: { allowedOrigins?: string[]; auth?: Partial<AuthConfig>; budget?: BudgetPolicy } = {},
+  options: {
+    allowedOrigins?: string[];
+    auth?: Partial<AuthConfig>;
+    budget?: BudgetPolicy;
+    publicUrl?: string;
+  } = {},
 ): Promise<TestApp> {
   const database = await createTestDatabase();
   const secret = randomBytes(32).toString('base64url');
@@ -71,7 +76,9 @@ export async function createTestApp(
     caller: async (userId) =>
       createCaller(createContext(deps, randomUUID(), { authorization: `Bearer ${await token(userId)}` })),
     listen: async () => {
-      server = createServer(createRequestHandler({ deps, ping: () => database.ping() }));
+      server = createServer(
+        createRequestHandler({ deps, ping: () => database.ping(), publicUrl: options.publicUrl }),
+      );
       await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
       return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     },
