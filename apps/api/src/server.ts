@@ -14,6 +14,13 @@ import { MAX_BODY_BYTES, readJsonBody } from './request-body.ts';
 import { appRouter, createCaller } from './root.ts';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,100}$/;
+/**
+ * Headers that must come once. Node keeps the first of a repeated Authorization or Content-Type and
+ * drops the rest, so a request carrying two credentials was served as the first one's user; such a
+ * request is refused instead of guessed at. (Idempotency-Key sent twice is joined by Node and then
+ * refused by its own check; Cookie may legitimately come in several lines.)
+ */
+const SINGLE_VALUE_HEADERS = ['authorization', 'content-type'] as const;
 const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
 export interface ServerOptions {
@@ -105,6 +112,13 @@ export function createRequestHandler(options: ServerOptions) {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const path = url.pathname;
     const method = req.method ?? 'GET';
+    const repeated = SINGLE_VALUE_HEADERS.find((name) => (req.headersDistinct[name]?.length ?? 0) > 1);
+    if (repeated) {
+      const failure = new ApiError('validation_error', `The ${repeated} header was sent more than once.`, {
+        details: { header: repeated },
+      });
+      return path.startsWith('/trpc/') ? sendTrpcError(res, failure, state) : sendError(res, failure, state);
+    }
     if (applyCors(req, res, deps.allowedOrigins) && method === 'OPTIONS') {
       res.writeHead(204).end();
       return;

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { request as httpRequest } from 'node:http';
 import type { Note } from '@fannotes/contract';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createTestApp, rowCounts, seedAccount, type TestApp } from './harness.ts';
@@ -784,6 +785,97 @@ describe('REST: request ids and authentication come first', () => {
     const error = expectRestError(reply, 401, 'authentication_required');
     expect(reply.headers.get('www-authenticate')).toMatch(/^Bearer /);
     expect(error.error.details).toEqual({ requestId: reply.headers.get('x-request-id') });
+  });
+});
+
+describe('regression: a header that must come once, sent twice, was read as its first value', () => {
+  /** A request with repeated header lines (fetch would join them into one). */
+  function raw(path: string, headers: Record<string, string | string[]>, body: string) {
+    return new Promise<{ status: number; json: ErrorBody }>((resolve, reject) => {
+      const req = httpRequest(`${base}${path}`, { method: 'POST', headers }, (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (text += chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, json: JSON.parse(text) }));
+      });
+      req.on('error', reject);
+      req.end(body);
+    });
+  }
+
+  test('two Authorization headers are a validation_error, whichever comes first, and nothing is written', async () => {
+    const owner = `Bearer ${await app.token(seeded.users.owner)}`;
+    const stranger = `Bearer ${await app.token(randomUUID())}`;
+    const before = await rowCounts(app);
+    for (const authorization of [
+      [owner, stranger],
+      [stranger, owner],
+      [owner, owner],
+    ]) {
+      const reply = await raw(
+        '/api/v2/update-note',
+        { authorization, 'content-type': 'application/json' },
+        JSON.stringify({ fanId: '12345', content: 'two credentials' }),
+      );
+      expect(reply.status).toBe(400);
+      expect(reply.json.error).toMatchObject({
+        code: 'validation_error',
+        message: 'The authorization header was sent more than once.',
+      });
+    }
+    const trpc = await raw(
+      '/trpc/notes.update',
+      { authorization: [owner, stranger], 'content-type': 'application/json' },
+      JSON.stringify({ fanId: '12345', content: 'two credentials' }),
+    );
+    expect(trpc.status).toBe(400);
+    expect(trpc.json).toMatchObject({ error: { data: { code: 'validation_error' } } });
+    expect(await rowCounts(app)).toEqual(before);
+  });
+
+  test('two Content-Type headers are a validation_error', async () => {
+    const reply = await raw(
+      '/api/v2/update-note',
+      {
+        authorization: `Bearer ${await app.token(seeded.users.owner)}`,
+        'content-type': ['application/json', 'text/plain'],
+      },
+      JSON.stringify({ fanId: '12345', content: 'two types' }),
+    );
+    expect(reply.status).toBe(400);
+    expect(reply.json.error.message).toBe('The content-type header was sent more than once.');
+  });
+});
+
+describe('regression: a note of invisible characters only was saved', () => {
+  test.each([
+    ['zero-width spaces', ' \u200B\u200B '],
+    ['a byte order mark and a word joiner', '\uFEFF\u2060'],
+  ])('%s: refused on every surface that takes text, nothing written', async (_name, content) => {
+    const before = await rowCounts(app);
+    for (const [path, body] of [
+      ['/update-note', { fanId: '12345', content }],
+      ['/update-of-note', { fanId: '12345', onlyFansNoteId: 'of-blank', content }],
+      [
+        '/sync-notes',
+        {
+          fanId: '12345',
+          clientId: randomUUID(),
+          mutations: [
+            { id: 1, op: 'upsert', noteId: `note_${randomUUID()}`, baseVersion: 0, note: { content } },
+          ],
+        },
+      ],
+      ['/accounts', { onlyFansUserId: '424242', username: content }],
+    ] as const) {
+      const error = expectRestError(
+        await send('POST', `/api/v2${path}`, json(body)),
+        400,
+        'validation_error',
+      );
+      expect(error.error.message).toContain('must contain a visible character');
+    }
+    expect(await rowCounts(app)).toEqual(before);
   });
 });
 

@@ -22,6 +22,13 @@ describe('UpdateNoteInput', () => {
 
   test.each([
     ['whitespace-only content', { ...valid, content: '   ' }, 'content must not be empty'],
+    ['zero-width spaces only', { ...valid, content: ' \u200B\u200B ' }, 'must contain a visible character'],
+    [
+      'only invisible characters (word joiner, BOM, soft hyphen, variation selector, Hangul filler)',
+      { ...valid, content: '\u2060\uFEFF\u00AD\uFE0F\u3164' },
+      'must contain a visible character',
+    ],
+    ['only a line and paragraph separator', { ...valid, content: '\u2028\u2029' }, 'must not be empty'],
     ['content over the limit', { ...valid, content: 'x'.repeat(MAX_NOTE_LENGTH + 1) }, 'at most 5000'],
     ['a NUL character', { ...valid, content: 'a\u0000b' }, 'NUL'],
     ['a lone surrogate', { ...valid, content: 'a\uD800b' }, 'valid Unicode'],
@@ -35,6 +42,12 @@ describe('UpdateNoteInput', () => {
     const result = UpdateNoteInput.safeParse(input);
     expect(result.success).toBe(false);
     expect(result.error?.issues.map((issue) => issue.message).join('; ')).toContain(message);
+  });
+
+  test('text with one visible character among invisible ones is kept as typed', () => {
+    for (const content of ['\u200Bhi', '❤️', 'a\u200Db', '\u3164x', '.']) {
+      expect(UpdateNoteInput.parse({ ...valid, content }).content).toBe(content);
+    }
   });
 
   test('the length limit counts characters, not UTF-16 units', () => {
