@@ -144,7 +144,7 @@ describe('POST /api/v2/sync-notes', () => {
 
   // PGlite is one session: no other transaction can hold the lease there.
   test.skipIf(!process.env.DATABASE_URL)(
-    'while another full sync of the fan holds its lease, a sync and a push are 409 sync_in_progress with Retry-After and change nothing; the lease ends with its holder, also when it dies',
+    'while another full sync of the fan holds its lease, a forced sync and a push are 409 sync_in_progress with Retry-After, a plain reader gets the stored notes, and nothing changes; the lease ends with its holder, also when it dies',
     async () => {
       app.clock.advance(60_000);
       const holdLease = () =>
@@ -167,12 +167,19 @@ describe('POST /api/v2/sync-notes', () => {
       const before = { counts: await rowCounts(app), fan: await fanState() };
 
       const holder = await holdLease();
-      for (const body of [{ fanId: '12345' }, push]) {
+      for (const body of [{ fanId: '12345', force: true }, push]) {
         const blocked = await sync(body);
         expect(blocked.status).toBe(409);
         expect(blocked.body.error.code).toBe('sync_in_progress');
         expect(Number(blocked.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
       }
+      // Regression: a plain reader racing a full sync for the lease got 409 too, for nothing it could fix.
+      const reader = await sync({ fanId: '12345' });
+      expect(reader.status).toBe(200);
+      expect(reader.body.data).toMatchObject({ synchronized: false, throttled: true });
+      expect(reader.body.data.notes.map((n: { content: string }) => n.content)).toContain(
+        'Likes fitness content.',
+      );
       expect({ counts: await rowCounts(app), fan: await fanState() }).toEqual(before);
       await holder.release();
       const done = await sync(push);
@@ -185,6 +192,45 @@ describe('POST /api/v2/sync-notes', () => {
       await app.database.db.execute(sql`select pg_terminate_backend(${crashed.pid})`);
       await expect.poll(async () => (await sync({ fanId: '12345' })).status).toBe(200);
       await crashed.release();
+    },
+  );
+  // Two processes race only on real PostgreSQL; on PGlite the requests run one after another.
+  test.skipIf(!process.env.DATABASE_URL)(
+    'regression: 40 simultaneous forced syncs of one fan run one forced full sync; the rest are 429 or 409, never a second one',
+    async () => {
+      app.clock.advance(60_000);
+      const before = (await app.database.db.select().from(fans).where(eq(fans.id, seeded.fan.id)))[0]!;
+      const replies = await Promise.all(
+        Array.from({ length: 40 }, (_, i) =>
+          sync({ fanId: '12345', force: true }, Object.values(seeded.users)[i % 4]),
+        ),
+      );
+      const statuses = replies.map((reply) => reply.status);
+      expect(statuses.every((status) => [200, 409, 429].includes(status))).toBe(true);
+      const forced = replies.filter((reply) => reply.status === 200);
+      expect(forced.map((reply) => reply.body.data.synchronized)).toEqual([true]);
+      for (const refused of replies.filter((reply) => reply.status !== 200)) {
+        expect(['sync_in_progress', 'rate_limit_exceeded']).toContain(refused.body.error.code);
+        expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+      }
+      const after = (await app.database.db.select().from(fans).where(eq(fans.id, seeded.fan.id)))[0]!;
+      expect(after.lastForcedSyncAt).not.toEqual(before.lastForcedSyncAt);
+      expect(after.lastForcedSyncAt).toEqual(app.clock.now());
+    },
+  );
+
+  test.skipIf(!process.env.DATABASE_URL)(
+    'regression: ten plain readers of a fan whose interval just lapsed all get its notes; one of them syncs, none is 409',
+    async () => {
+      for (let round = 0; round < 5; round++) {
+        app.clock.advance(60_000);
+        const replies = await Promise.all(
+          Array.from({ length: 10 }, (_, i) => sync({ fanId: '12345' }, Object.values(seeded.users)[i % 4])),
+        );
+        expect(replies.map((reply) => reply.status)).toEqual(Array(10).fill(200));
+        for (const reply of replies) expect(reply.body.data.noteCount).toBeGreaterThanOrEqual(2);
+        expect(replies.filter((reply) => reply.body.data.synchronized).length).toBe(1);
+      }
     },
   );
 });

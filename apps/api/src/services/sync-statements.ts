@@ -146,34 +146,57 @@ export interface RefreshInput {
   now: Date;
   /** Tombstones deleted before this are purged (DESIGN.md: the tombstone horizon). */
   horizon: Date;
+  /**
+   * The fan's sync stamps the plan was made from: the sync goes ahead only if they are still the
+   * fan's stamps under its row lock (another full sync in between changed them: `stale`).
+   */
+  plannedFrom: { lastFullSyncAt: Date | null; lastForcedSyncAt: Date | null };
   fanState: { lastFullSyncAt: Date | null; lastForcedSyncAt: Date | null };
   page: { reset: true } | { reset: false; since: number };
+  /** Read the page even when the lease is busy (a plain reader is answered from stored notes). */
+  readWhenBusy: boolean;
   limit: number;
 }
 
 export type Refreshed =
   | {
-      outcome: 'leased';
+      /**
+       * `synced`: the lease was taken and the plan still held, the fan was stamped. `stale`: the lease
+       * was taken but another full sync changed the stamps after the plan was made (`latest`), nothing
+       * was written. `busy`: another full sync holds the lease; `rows` only with `readWhenBusy`.
+       */
+      outcome: 'synced' | 'stale' | 'busy';
       version: number;
       purgedThroughVersion: number;
+      latest: { lastFullSyncAt: Date | null; lastForcedSyncAt: Date | null } | null;
       client: ClientRow | null;
       /** The page's rows, ordered by (version, id), at most `limit + 1`. */
       rows: PageRow[];
     }
-  | { outcome: 'busy' }
   | { outcome: 'foreign-client' };
 
 /**
  * A full sync without changes in one statement, outside any explicit transaction: take the fan's lease
- * (held to the end of the statement), purge tombstones past the horizon, stamp the fan's sync times and
- * read the page with the fan's version. Nothing is written unless the lease was taken and the clientId,
- * if any, is the caller's. Writing no notes, it needs no lock on the fan row: the page and the cursor
- * (the version) come from the statement's one snapshot, and the purge moves the fan's purge horizon in
- * the same statement, so a reader sees both or neither.
+ * (held to the end of the statement), lock the fan row and check, on its latest version, that its sync
+ * stamps are still those the plan was made from; only then purge tombstones past the horizon and stamp
+ * the fan's sync times. The page is read with the fan's version either way (a read needs no lease).
+ *
+ * Why the stamps are checked under the lock: the plan (sync-core's planSync) was made from the fan row
+ * read before this statement. Two forced syncs could both plan "forced" and take the lease one after
+ * the other; without the check both ran, and the force floor was not atomic (40 simultaneous forced
+ * syncs over two processes ran up to 11 in 5 s). `FOR UPDATE` on the fan row returns its latest
+ * committed version whatever this statement's snapshot saw, so the check cannot miss a sync that
+ * committed in between; the caller re-plans from `latest`.
+ *
+ * Writing no notes, it needs no lock beyond that: the page and the cursor (the version) come from the
+ * statement's one snapshot, and the purge moves the fan's purge horizon in the same statement, so a
+ * reader sees both or neither. Nothing is written unless the lease was taken, the plan still held and
+ * the clientId, if any, is the caller's.
  */
 export async function refreshFan(db: Database, input: RefreshInput): Promise<Refreshed> {
   const { fan } = input;
   const horizon = input.horizon.toISOString();
+  const stamp = (date: Date | null) => date?.toISOString() ?? null;
   const clientCte = input.clientId
     ? sql`select user_id, client_id, last_mutation_id from ${syncClients} where client_id = ${input.clientId}`
     : sql`select null::uuid as user_id, null::uuid as client_id, null::bigint as last_mutation_id where false`;
@@ -184,40 +207,59 @@ export async function refreshFan(db: Database, input: RefreshInput): Promise<Ref
     lease as materialized (
       select case when exists (select 1 from client where user_id <> ${input.userId}) then null
         else ${tryTakeLease(sql`${fan.id}`)} end as taken
+    ), latest as materialized (
+      select last_full_sync_at, last_forced_sync_at,
+        last_full_sync_at is not distinct from ${stamp(input.plannedFrom.lastFullSyncAt)}::timestamptz
+          and last_forced_sync_at is not distinct from ${stamp(input.plannedFrom.lastForcedSyncAt)}::timestamptz
+          as fresh
+      from ${fans} where id = ${fan.id} and (select taken from lease)
+      for update
     ), purged as (
       delete from ${notes}
       where fan_row_id = ${fan.id} and deleted_at < ${horizon}::timestamptz and only_fans_note_id is null
-        and (select taken from lease)
+        and coalesce((select fresh from latest), false)
       returning id, version
     ), bumped as (
       update ${fans} set
         purged_through_version = greatest(purged_through_version, coalesce((select max(version) from purged), 0)),
-        last_full_sync_at = ${input.fanState.lastFullSyncAt?.toISOString() ?? null}::timestamptz,
-        last_forced_sync_at = ${input.fanState.lastForcedSyncAt?.toISOString() ?? null}::timestamptz
-      where id = ${fan.id} and (select taken from lease)
+        last_full_sync_at = ${stamp(input.fanState.lastFullSyncAt)}::timestamptz,
+        last_forced_sync_at = ${stamp(input.fanState.lastForcedSyncAt)}::timestamptz
+      where id = ${fan.id} and coalesce((select fresh from latest), false)
       returning purged_through_version
     ), page as (
       select ${pageColumns('n')} from ${notes} n
-      where n.fan_row_id = ${fan.id} and ${pageCondition} and (select taken from lease)
+      where n.fan_row_id = ${fan.id} and ${pageCondition}
+        and (coalesce((select taken from lease), false) or ${input.readWhenBusy}::boolean)
         and n.id not in (select id from purged)
       order by n.version, n.id limit ${input.limit + 1}
     )
     select (select taken from lease) as "lease.taken", f.version as "fan.version",
       bumped.purged_through_version as "fan.purged_through_version",
+      latest.fresh as "latest.fresh", latest.last_full_sync_at as "latest.last_full_sync_at",
+      latest.last_forced_sync_at as "latest.last_forced_sync_at",
       c.client_id as "client.client_id", c.user_id as "client.user_id",
       c.last_mutation_id as "client.last_mutation_id", page.*
-    from ${fans} f left join bumped on true left join client c on true left join page on true
+    from ${fans} f left join bumped on true left join latest on true left join client c on true
+      left join page on true
     where f.id = ${fan.id}
     order by page.version, page.id`,
   );
   const first = rows[0];
   if (!first) throw fanNotFound();
   if (first['lease.taken'] === null) return { outcome: 'foreign-client' };
-  if (first['lease.taken'] !== true) return { outcome: 'busy' };
+  const leased = first['lease.taken'] === true;
+  const timestamp = (value: unknown) =>
+    value === null || value === undefined ? null : (fans.lastFullSyncAt.mapFromDriverValue(value) as Date);
   return {
-    outcome: 'leased',
+    outcome: !leased ? 'busy' : first['latest.fresh'] === true ? 'synced' : 'stale',
     version: Number(first['fan.version']),
     purgedThroughVersion: Number(first['fan.purged_through_version'] ?? fan.purgedThroughVersion),
+    latest: leased
+      ? {
+          lastFullSyncAt: timestamp(first['latest.last_full_sync_at']),
+          lastForcedSyncAt: timestamp(first['latest.last_forced_sync_at']),
+        }
+      : null,
     client: decodeClient(first),
     // Without notes, the page's side of the outer join is one row of nulls.
     rows: rows.filter((raw) => raw.id !== null),

@@ -46,7 +46,7 @@ export async function syncNotes(ctx: AuthedContext, input: Input): Promise<SyncN
     const page = await readNotes(ctx.deps.db, fan, since);
     return answer({ synchronized: false, now, nextSyncAt: plan.nextSyncAt, page, lastMutationId: null });
   }
-  return refresh(ctx, fan, input, now, since, plan.nextSyncAt);
+  return refresh(ctx, fan, input, now, since, plan);
 }
 
 /** sync-core's throttle decision for this fan now; a forced sync too soon is refused here (429). */
@@ -71,36 +71,60 @@ function planFor(ctx: AuthedContext, fan: FanRow, input: Input, now: Date, hasCh
   return plan;
 }
 
-/** A full sync without changes: one statement (refreshFan), which takes the lease for its duration. */
+/**
+ * A full sync without changes: one statement (refreshFan), which takes the lease for its duration and
+ * goes ahead only if the fan's sync stamps are still those `plan` was made from. If another full sync
+ * changed them in between, the plan is made again from the latest stamps: a forced sync is then
+ * refused by the force floor (429), a due one becomes a throttled read of the notes the statement read.
+ * A plain reader that meets another full sync's lease is answered from the stored notes too; a forced
+ * sync gets 409.
+ */
 async function refresh(
   ctx: AuthedContext,
   fan: FanRow,
   input: Input,
   now: Date,
   since: number | null,
-  nextSyncAt: number,
+  plan: { nextSyncAt: number },
 ): Promise<SyncNotesData> {
   const reset = isReset(fan, since);
-  const refreshed = await refreshFan(ctx.deps.db, {
-    fan,
-    userId: ctx.user.userId,
-    clientId: input.clientId,
-    now,
-    horizon: new Date(now.getTime() - ctx.deps.tombstoneTtlMs),
-    fanState: stampsAfter(fan, now, input.force),
-    page: reset ? { reset: true } : { reset: false, since: since! },
-    limit: MAX_NOTES_PER_SYNC,
-  });
-  if (refreshed.outcome === 'foreign-client') throw foreignClient();
-  if (refreshed.outcome === 'busy') throw syncInProgress();
-  const current = {
-    ...fan,
-    version: refreshed.version,
-    purgedThroughVersion: refreshed.purgedThroughVersion,
-  };
-  const page = await pageAfterClose(ctx.deps.db, current, reset, since, refreshed.rows);
-  const lastMutationId = input.clientId === undefined ? null : (refreshed.client?.lastMutationId ?? 0);
-  return answer({ synchronized: true, now, nextSyncAt, page, lastMutationId });
+  let stamps = { lastFullSyncAt: fan.lastFullSyncAt, lastForcedSyncAt: fan.lastForcedSyncAt };
+  let nextSyncAt = plan.nextSyncAt;
+  // Each round either syncs, or finds stamps another sync wrote since the last round: a fan is fully
+  // synced at most once per interval, so a second stale round means a policy with no interval.
+  for (let round = 0; ; round++) {
+    const refreshed = await refreshFan(ctx.deps.db, {
+      fan,
+      userId: ctx.user.userId,
+      clientId: input.clientId,
+      now,
+      horizon: new Date(now.getTime() - ctx.deps.tombstoneTtlMs),
+      plannedFrom: stamps,
+      fanState: stampsAfter(stamps, now, input.force),
+      page: reset ? { reset: true } : { reset: false, since: since! },
+      readWhenBusy: !input.force,
+      limit: MAX_NOTES_PER_SYNC,
+    });
+    if (refreshed.outcome === 'foreign-client') throw foreignClient();
+    if (refreshed.outcome === 'busy' && input.force) throw syncInProgress();
+    const lastMutationId = input.clientId === undefined ? null : (refreshed.client?.lastMutationId ?? 0);
+    const stored = async (synchronized: boolean) => {
+      const current = {
+        ...fan,
+        version: refreshed.version,
+        purgedThroughVersion: refreshed.purgedThroughVersion,
+      };
+      const page = await pageAfterClose(ctx.deps.db, current, reset, since, refreshed.rows);
+      return answer({ synchronized, now, nextSyncAt, page, lastMutationId });
+    };
+    if (refreshed.outcome === 'synced') return stored(true);
+    // Another full sync of this fan is running: it reads what this one would have.
+    if (refreshed.outcome === 'busy') return stored(false);
+    stamps = refreshed.latest!;
+    const replanned = planFor(ctx, { ...fan, ...stamps }, input, now, false);
+    nextSyncAt = replanned.nextSyncAt;
+    if (replanned.action === 'throttled' || round >= 2) return stored(false);
+  }
 }
 
 /**
@@ -211,7 +235,7 @@ function pageAfterClose(
   return !reset && isReset(fan, since) ? readNotes(db, fan, since) : pageFromRows(db, fan, reset, rows);
 }
 
-function syncState(fan: FanRow) {
+function syncState(fan: Pick<FanRow, 'lastFullSyncAt' | 'lastForcedSyncAt'>) {
   return {
     lastFullSyncAt: fan.lastFullSyncAt?.getTime() ?? null,
     lastForcedSyncAt: fan.lastForcedSyncAt?.getTime() ?? null,
@@ -219,7 +243,7 @@ function syncState(fan: FanRow) {
 }
 
 /** The fan's sync stamps once this full sync has succeeded (sync-core's afterFullSync). */
-function stampsAfter(fan: FanRow, now: Date, forced: boolean) {
+function stampsAfter(fan: Pick<FanRow, 'lastFullSyncAt' | 'lastForcedSyncAt'>, now: Date, forced: boolean) {
   const next = afterFullSync(syncState(fan), { now: now.getTime(), forced });
   return {
     lastFullSyncAt: next.lastFullSyncAt === null ? null : new Date(next.lastFullSyncAt),
