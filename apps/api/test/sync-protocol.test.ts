@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import type { Mutation } from '@fannotes/contract';
+import { MAX_SYNC_PAGE_BYTES, type Mutation } from '@fannotes/contract';
+import { fans } from '@fannotes/db';
+import { eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { createTestApp, seedAccount, type TestApp } from './harness.ts';
 
@@ -226,29 +228,108 @@ test('replaying an OnlyFans snapshot request after later edits changes nothing',
   expect(replayed.notes).toEqual(before);
 });
 
-test('a fan with more notes than a page is sent in pages: more, then the rest from the cursor', async () => {
-  const fanId = await newFan();
-  const { fans } = await import('@fannotes/db');
-  const { eq, sql } = await import('drizzle-orm');
+/** Notes written straight into the table: `count` notes, `perVersion` to a version, text from `text(i)`. */
+async function fillFan(fanId: string, count: number, perVersion: number, text: string, deleted = false) {
   const [fan] = await app.database.db.select().from(fans).where(eq(fans.fanId, fanId));
-  const total = 5_250;
-  // Ten notes per version, as ten-mutation pushes would leave them.
+  // Ids in page order (the 4th group keeps each fan's apart), as any note_<uuid> may be.
+  const prefix = `note_00000000-0000-4000-${randomUUID().slice(19, 23)}-`;
   await app.database.db.execute(sql`
-    insert into notes (id, fan_row_id, account_id, content, version, content_version, created_at, updated_at)
-    select 'note_00000000-0000-4000-8000-' || lpad(i::text, 12, '0'), ${fan!.id}, ${fan!.accountId},
-      'note ' || i, (i - 1) / 10 + 1, (i - 1) / 10 + 1, now(), now()
-    from generate_series(1, ${total}) as i`);
+    insert into notes (id, fan_row_id, account_id, content, version, content_version, created_at, updated_at, deleted_at)
+    select ${prefix} || lpad(i::text, 12, '0'), ${fan!.id}, ${fan!.accountId},
+      ${text} || ' ' || i, (i - 1) / ${perVersion} + 1, (i - 1) / ${perVersion} + 1, now(), now(),
+      case when ${deleted}::boolean then now() end
+    from generate_series(1, ${count}) as i`);
   await app.database.db
     .update(fans)
-    .set({ version: Math.ceil(total / 10) })
+    .set({ version: Math.ceil(count / perVersion) })
     .where(eq(fans.id, fan!.id));
+}
 
+/** Every page of a fan from `cursor` on, through notes.sync, until `more` is false. */
+async function allPages(fanId: string, cursor?: string) {
+  const chatter = await app.caller(seeded.users.chatter);
+  const pages = [];
+  for (;;) {
+    const page = (await chatter.notes.sync({ fanId, ...(cursor ? { cursor } : {}) })).data;
+    pages.push(page);
+    cursor = page.cursor;
+    if (!page.more) return pages;
+    expect(pages.length).toBeLessThan(100);
+  }
+}
+
+const pageBytes = (notes: { content: string }[]) =>
+  notes.reduce((sum, note) => sum + Buffer.byteLength(JSON.stringify(note)), 0);
+
+test('a fan with more notes than a page is sent in pages of at most 1 MiB: more, then the rest from the cursor', async () => {
+  const fanId = await newFan();
+  const total = 5_250;
+  // Ten notes per version, as ten-mutation pushes would leave them.
+  await fillFan(fanId, total, 10, 'note');
+  const pages = await allPages(fanId);
+  expect(pages.length).toBeGreaterThan(1);
+  expect(pages[0]).toMatchObject({ reset: true, more: true });
+  for (const page of pages.slice(1)) expect(page.reset).toBe(false);
+  for (const page of pages) expect(pageBytes(page.notes)).toBeLessThanOrEqual(MAX_SYNC_PAGE_BYTES);
+  const ids = pages.flatMap((page) => page.notes.map((note) => note.id));
+  expect(new Set(ids).size).toBe(total);
+  expect(ids).toHaveLength(total);
+});
+
+test('regression: a fan of long notes made one answer of tens of MB; pages stay under 1 MiB, and emoji count in bytes', async () => {
+  const fanId = await newFan();
+  // 600 notes of 5,000 emoji: 12 MB of text, a hundred notes to a version as pushes leave them.
+  await fillFan(fanId, 600, 100, '💪'.repeat(4_990));
+  const pages = await allPages(fanId);
+  for (const page of pages) {
+    expect(page.noteCount).toBeGreaterThan(0);
+    expect(pageBytes(page.notes)).toBeLessThanOrEqual(MAX_SYNC_PAGE_BYTES);
+  }
+  // A version of 100 such notes is 2 MB: pages are cut inside versions, and none is lost or repeated.
+  expect(pages.length).toBeGreaterThanOrEqual(12);
+  const ids = pages.flatMap((page) => page.notes.map((note) => note.id));
+  expect(new Set(ids).size).toBe(600);
+  expect(ids).toHaveLength(600);
+});
+
+test('a page cut inside a version goes on from there through a push too, and ends at the fan version', async () => {
+  const fanId = await newFan();
+  await fillFan(fanId, 250, 250, 'x'.repeat(5_000));
   const chatter = await app.caller(seeded.users.chatter);
   const first = (await chatter.notes.sync({ fanId })).data;
-  expect(first).toMatchObject({ reset: true, more: true, noteCount: 5_000 });
-  app.clock.advance(60_000);
+  expect(first.more).toBe(true);
+  const seen = new Set(first.notes.map((note) => note.id));
+  // A push carrying the cut cursor: its answer starts after the cut and holds the new note.
+  const pushed = (
+    await chatter.notes.sync({
+      fanId,
+      clientId: randomUUID(),
+      cursor: first.cursor,
+      mutations: [upsert(1, `note_${randomUUID()}`, 'Written during a paged read')],
+    })
+  ).data;
+  for (const note of pushed.notes) {
+    expect(seen.has(note.id)).toBe(false);
+    seen.add(note.id);
+  }
+  const rest = pushed.more ? await allPages(fanId, pushed.cursor) : [];
+  for (const note of rest.flatMap((page) => page.notes)) {
+    expect(seen.has(note.id)).toBe(false);
+    seen.add(note.id);
+  }
+  expect(seen.size).toBe(251);
+  const last = rest.at(-1) ?? pushed;
+  expect(last.cursor).toBe('v1.2');
+});
+
+test('a delta of more than 5,000 deletions is cut at 5,000 notes', async () => {
+  const fanId = await newFan();
+  await fillFan(fanId, 5_100, 50, 'gone', true);
+  const chatter = await app.caller(seeded.users.chatter);
+  const first = (await chatter.notes.sync({ fanId, cursor: 'v1.0' })).data;
+  expect(first).toMatchObject({ reset: false, more: true, noteCount: 0 });
+  expect(first.deletedNoteIds).toHaveLength(5_000);
   const second = (await chatter.notes.sync({ fanId, cursor: first.cursor })).data;
-  expect(second).toMatchObject({ reset: false, more: false, noteCount: total - 5_000 });
-  const ids = new Set([...first.notes, ...second.notes].map((note) => note.id));
-  expect(ids.size).toBe(total);
+  expect(second).toMatchObject({ more: false });
+  expect(new Set([...first.deletedNoteIds, ...second.deletedNoteIds]).size).toBe(5_100);
 });

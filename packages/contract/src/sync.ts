@@ -6,6 +6,12 @@ import { Note, NoteColor, NoteContent, NoteType, OnlyFansNoteContent, OnlyFansNo
 export const MAX_MUTATIONS_PER_SYNC = 100;
 /** Most notes one sync response returns; a longer delta is cut, with `more: true`. */
 export const MAX_NOTES_PER_SYNC = 5000;
+/**
+ * Most bytes of notes one sync response returns, counted as each live note's text in UTF-8 plus a
+ * fixed allowance for its other fields (a deleted note: its id); a longer delta is cut, with
+ * `more: true`. The first note of a page is always sent, whatever its size.
+ */
+export const MAX_SYNC_PAGE_BYTES = 1024 * 1024;
 /** Most OnlyFans notes one snapshot may carry. */
 export const MAX_ONLYFANS_NOTES_PER_SYNC = 100;
 
@@ -116,7 +122,7 @@ export const SyncNotesData = z.object({
   throttled: z.boolean(),
   /** When the next full synchronisation is allowed; null when it is allowed now. */
   nextSyncAt: Timestamp.nullable(),
-  /** True when the delta was cut at the page limit: call again with `cursor`. */
+  /** True when the delta was cut at the page limit (notes or bytes): call again with `cursor`. */
   more: z.boolean(),
 });
 export type SyncNotesData = z.infer<typeof SyncNotesData>;

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { expect, test } from 'vitest';
 import { fcParams } from '../test/fast-check.ts';
-import { decodeCursor, encodeCursor } from './cursor.ts';
+import { decodeCursor, decodeCursorPosition, encodeCursor, encodeCursorPosition } from './cursor.ts';
 
 test.each([
   { name: 'a fan with no notes yet', version: 0, cursor: 'v1.0' },
@@ -68,6 +68,46 @@ test('decoding any string never throws, and only cursors made by encodeCursor de
     fc.property(cursorLike, (cursor) => {
       const version = decodeCursor(cursor);
       if (version !== null) expect(encodeCursor(version)).toBe(cursor);
+    }),
+    fcParams,
+  );
+});
+
+test.each([
+  { name: 'a version cursor', position: { version: 7, afterId: null }, cursor: 'v1.7' },
+  {
+    name: 'a page cut inside a version',
+    position: { version: 36, afterId: 'note_7d8e9f1a-0000-4000-8000-456789abcdef' },
+    cursor: 'v2.10.note_7d8e9f1a-0000-4000-8000-456789abcdef',
+  },
+])('$name round-trips as a position', ({ position, cursor }) => {
+  expect(encodeCursorPosition(position)).toBe(cursor);
+  expect(decodeCursorPosition(cursor)).toEqual(position);
+  expect(encodeURIComponent(cursor)).toBe(cursor);
+});
+
+test.each([
+  'v2.1',
+  'v2..note_a',
+  'v2.01.note_a',
+  'v2.1.note a',
+  'v2.1.',
+  `v2.1.${'a'.repeat(101)}`,
+  'v2.zzzzzzzzzzzzzzzz.note_a',
+  'v3.1.note_a',
+])('%s is not a position cursor', (cursor) => {
+  expect(decodeCursorPosition(cursor)).toBeNull();
+});
+
+test('a position cursor is not a version cursor: an older reader resets rather than skipping notes', () => {
+  expect(decodeCursor(encodeCursorPosition({ version: 5, afterId: 'note_x' }))).toBeNull();
+});
+
+test('every position comes back from its cursor', () => {
+  const id = fc.stringMatching(/^[A-Za-z0-9_-]{1,100}$/);
+  fc.assert(
+    fc.property(fc.maxSafeNat(), fc.option(id, { nil: null }), (version, afterId) => {
+      expect(decodeCursorPosition(encodeCursorPosition({ version, afterId }))).toEqual({ version, afterId });
     }),
     fcParams,
   );

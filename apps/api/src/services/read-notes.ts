@@ -1,7 +1,7 @@
-import { MAX_NOTES_PER_SYNC, type Note } from '@fannotes/contract';
+import { MAX_NOTES_PER_SYNC, MAX_SYNC_PAGE_BYTES, type Note } from '@fannotes/contract';
 import { notes, type Database, type Transaction } from '@fannotes/db';
-import { encodeCursor, sortNotes } from '@fannotes/sync-core';
-import { sql } from 'drizzle-orm';
+import { encodeCursor, encodeCursorPosition, sortNotes, type CursorPosition } from '@fannotes/sync-core';
+import { sql, type SQL } from 'drizzle-orm';
 import type { FanRow } from './authz.ts';
 import { executeRows } from './raw-sql.ts';
 import { isTombstone, noteFromPageRow, pageColumns, pageRowVersion, type PageRow } from './serialize.ts';
@@ -14,29 +14,69 @@ export interface NotesPage {
   more: boolean;
 }
 
+/** Which notes a page holds: the fan's live set (reset), or its changes after a cursor position. */
+export type PageSpec = { reset: true } | { reset: false; since: CursorPosition };
+
 /**
- * The fan's notes from a cursor: a delta with tombstones when `since` is a version this server can
- * still answer from, else (`reset`) the full live set.
+ * What a note costs a page, in bytes: its text in UTF-8 and, for the rest of its fields, the most
+ * they take in JSON (ids, uuids, timestamps: 527 bytes); a deleted note is only its id.
+ */
+const NOTE_FIELDS_BYTES = 528;
+const TOMBSTONE_BYTES = 48;
+
+/** The condition on `alias` (a notes row) that a page's rows meet. */
+export function pageCondition(alias: string, page: PageSpec): SQL {
+  const n = sql.raw(alias);
+  if (page.reset) return sql`${n}.deleted_at is null`;
+  const { version, afterId } = page.since;
+  if (afterId === null) return sql`${n}.version > ${version}`;
+  return sql`(${n}.version > ${version} or (${n}.version = ${version} and ${n}.id > ${afterId}))`;
+}
+
+/**
+ * The one page statement, around `rows` (a select of `pageColumns` with its conditions): the first
+ * `limit + 1` rows in page order (version, then id), each with `page_bytes`, the running total of what
+ * the page costs through it, and only those that start within MAX_SYNC_PAGE_BYTES. So a page never
+ * reads more than the bound (plus the one note that crosses it, which tells the caller there is
+ * more), whatever the fan holds: text is measured with `octet_length`, which does not even detoast it.
+ */
+export function boundedPage(rows: SQL, limit: number): SQL {
+  const cost = (q: SQL) =>
+    sql`case when ${q}.deleted_at is null then octet_length(${q}.content) + ${NOTE_FIELDS_BYTES}
+      else ${TOMBSTONE_BYTES} end`;
+  return sql`select b.* from (
+      select q.*, sum(${cost(sql.raw('q'))}) over (order by q.version, q.id rows unbounded preceding) as page_bytes
+      from (select * from (${rows}) r order by r.version, r.id limit ${limit + 1}) q
+    ) b
+    where b.page_bytes - ${cost(sql.raw('b'))} < ${MAX_SYNC_PAGE_BYTES}
+    order by b.version, b.id`;
+}
+
+/**
+ * The fan's notes from a cursor position: a delta with tombstones when `since` is a position this
+ * server can still answer from, else (`reset`) the full live set.
  *
  * Invariant: `fan` was read before the notes, so every change at or below `fan.version` is visible to
  * the notes query; changes committed in between may appear early and come again in the next delta,
- * which clients apply idempotently. A page is cut only between two versions, so the returned cursor
- * never splits a version.
+ * which clients apply idempotently.
  */
 export async function readNotes(
   db: Database | Transaction,
   fan: PageFan,
-  since: number | null,
+  since: CursorPosition | null,
   limit = MAX_NOTES_PER_SYNC,
 ): Promise<NotesPage> {
   const reset = isReset(fan, since);
+  const spec: PageSpec = reset ? { reset: true } : { reset: false, since: since! };
   const rows = await executeRows(
     db,
-    sql`select ${pageColumns('n')} from ${notes} n
-      where n.fan_row_id = ${fan.id} and ${reset ? sql`n.deleted_at is null` : sql`n.version > ${since}`}
-      order by n.version, n.id limit ${limit + 1}`,
+    boundedPage(
+      sql`select ${pageColumns('n')} from ${notes} n
+        where n.fan_row_id = ${fan.id} and ${pageCondition('n', spec)}`,
+      limit,
+    ),
   );
-  return pageFromRows(db, fan, reset, rows, limit);
+  return pageFromRows(fan, reset, rows, limit);
 }
 
 type PageFan = Pick<FanRow, 'id' | 'fanId' | 'version' | 'purgedThroughVersion'>;
@@ -44,38 +84,38 @@ type PageFan = Pick<FanRow, 'id' | 'fanId' | 'version' | 'purgedThroughVersion'>
 /** Whether a read from `since` must be the full live set rather than a delta. */
 export function isReset(
   fan: Pick<FanRow, 'version' | 'purgedThroughVersion'>,
-  since: number | null,
+  since: CursorPosition | null,
 ): boolean {
-  return since === null || since < fan.purgedThroughVersion || since > fan.version;
+  return since === null || since.version < fan.purgedThroughVersion || since.version > fan.version;
 }
 
 /**
- * The page from the rows of the page query (the fan's live notes, or its notes above the cursor,
- * ordered by version and id, at most `limit + 1`), however that query was run.
+ * The page from the rows of a page statement (boundedPage), however it was run: at most `limit`
+ * notes and MAX_SYNC_PAGE_BYTES (the first note always), `more` when rows were left out. A page that
+ * ends inside a version ends with a position cursor (the next page starts after its last note);
+ * a complete one with the fan's version.
  */
-export async function pageFromRows(
-  db: Database | Transaction,
+export function pageFromRows(
   fan: PageFan,
   reset: boolean,
   rows: readonly PageRow[],
   limit = MAX_NOTES_PER_SYNC,
-): Promise<NotesPage> {
-  const cut = cutAtVersion(rows, limit);
-  let page = cut.page;
-  const more = cut.more;
-  if (more && page.length === 0) {
-    // More than a page of notes share one version (a huge import): that version is sent whole.
-    page = await executeRows(
-      db,
-      sql`select ${pageColumns('n')} from ${notes} n
-        where n.fan_row_id = ${fan.id} and n.version = ${pageRowVersion(rows[0]!)}
-          ${reset ? sql`and n.deleted_at is null` : sql``}
-        order by n.id`,
-    );
+): NotesPage {
+  let size = 0;
+  while (
+    size < rows.length &&
+    size < limit &&
+    (size === 0 || Number(rows[size]!.page_bytes) <= MAX_SYNC_PAGE_BYTES)
+  ) {
+    size++;
   }
+  const page = rows.slice(0, size);
+  const more = size < rows.length;
   const last = page.at(-1);
   const lastVersion = last ? pageRowVersion(last) : 0;
-  const cursorVersion = more ? lastVersion : Math.max(fan.version, lastVersion);
+  const cursor = more
+    ? encodeCursorPosition({ version: lastVersion, afterId: last!.id as string })
+    : encodeCursor(Math.max(fan.version, lastVersion));
   // Display order (sync-core's compareNotes), on epoch milliseconds: the same order as on the ISO
   // strings, without parsing a date in every comparison.
   const live: { isPinned: boolean; updatedAt: number; id: string; note: Note }[] = [];
@@ -88,17 +128,5 @@ export async function pageFromRows(
     const note = noteFromPageRow(row, fan.fanId);
     live.push({ isPinned: note.isPinned, updatedAt: Date.parse(note.updatedAt), id: note.id, note });
   }
-  return {
-    notes: sortNotes(live).map(({ note }) => note),
-    deletedNoteIds,
-    cursor: encodeCursor(cursorVersion),
-    reset,
-    more,
-  };
-}
-
-function cutAtVersion(rows: readonly PageRow[], limit: number): { page: readonly PageRow[]; more: boolean } {
-  if (rows.length <= limit) return { page: rows, more: false };
-  const boundary = pageRowVersion(rows[limit]!);
-  return { page: rows.filter((row) => pageRowVersion(row) < boundary), more: true };
+  return { notes: sortNotes(live).map(({ note }) => note), deletedNoteIds, cursor, reset, more };
 }

@@ -4,6 +4,7 @@ import { getTableColumns, sql, type SQL } from 'drizzle-orm';
 import { fanNotFound, roleRights, type FanRow } from './authz.ts';
 import { tryTakeLease } from './lease.ts';
 import { decodeRow, executeRows, recordsetColumns, textArray, toColumnNames } from './raw-sql.ts';
+import { boundedPage, pageCondition, type PageSpec } from './read-notes.ts';
 import { pageColumns, type NoteRow, type PageRow } from './serialize.ts';
 
 /**
@@ -152,7 +153,7 @@ export interface RefreshInput {
    */
   plannedFrom: { lastFullSyncAt: Date | null; lastForcedSyncAt: Date | null };
   fanState: { lastFullSyncAt: Date | null; lastForcedSyncAt: Date | null };
-  page: { reset: true } | { reset: false; since: number };
+  page: PageSpec;
   /** Read the page even when the lease is busy (a plain reader is answered from stored notes). */
   readWhenBusy: boolean;
   limit: number;
@@ -170,7 +171,7 @@ export type Refreshed =
       purgedThroughVersion: number;
       latest: { lastFullSyncAt: Date | null; lastForcedSyncAt: Date | null } | null;
       client: ClientRow | null;
-      /** The page's rows, ordered by (version, id), at most `limit + 1`. */
+      /** The page's rows (read-notes.ts boundedPage), ordered by (version, id). */
       rows: PageRow[];
     }
   | { outcome: 'foreign-client' };
@@ -200,7 +201,6 @@ export async function refreshFan(db: Database, input: RefreshInput): Promise<Ref
   const clientCte = input.clientId
     ? sql`select user_id, client_id, last_mutation_id from ${syncClients} where client_id = ${input.clientId}`
     : sql`select null::uuid as user_id, null::uuid as client_id, null::bigint as last_mutation_id where false`;
-  const pageCondition = input.page.reset ? sql`n.deleted_at is null` : sql`n.version > ${input.page.since}`;
   const rows = await executeRows(
     db,
     sql`with client as (${clientCte}),
@@ -226,13 +226,13 @@ export async function refreshFan(db: Database, input: RefreshInput): Promise<Ref
         last_forced_sync_at = ${stamp(input.fanState.lastForcedSyncAt)}::timestamptz
       where id = ${fan.id} and coalesce((select fresh from latest), false)
       returning purged_through_version
-    ), page as (
-      select ${pageColumns('n')} from ${notes} n
-      where n.fan_row_id = ${fan.id} and ${pageCondition}
-        and (coalesce((select taken from lease), false) or ${input.readWhenBusy}::boolean)
-        and n.id not in (select id from purged)
-      order by n.version, n.id limit ${input.limit + 1}
-    )
+    ), page as (${boundedPage(
+      sql`select ${pageColumns('n')} from ${notes} n
+        where n.fan_row_id = ${fan.id} and ${pageCondition('n', input.page)}
+          and (coalesce((select taken from lease), false) or ${input.readWhenBusy}::boolean)
+          and n.id not in (select id from purged)`,
+      input.limit,
+    )})
     select (select taken from lease) as "lease.taken", f.version as "fan.version",
       bumped.purged_through_version as "fan.purged_through_version",
       latest.fresh as "latest.fresh", latest.last_full_sync_at as "latest.last_full_sync_at",
@@ -295,13 +295,13 @@ export interface CloseInput {
   };
   /** The client's new last mutation id, when it moved. */
   client?: { clientId: string; lastMutationId: number } | undefined;
-  /** The page to read: the full live set (reset), or the notes with a version above `since`. */
-  page: { reset: true } | { reset: false; since: number };
+  /** The page to read: the full live set (reset), or the notes after the position `since`. */
+  page: PageSpec;
   limit: number;
 }
 
 export interface Closed {
-  /** Page rows ordered by (version, id), at most `limit + 1`, as they are after this statement. */
+  /** Page rows (read-notes.ts boundedPage) ordered by (version, id), as they are after this statement. */
   rows: PageRow[];
   purgedThroughVersion: number;
 }
@@ -327,8 +327,6 @@ export async function closeFullSync(
   const purgedIds = new Set(purgedAfterWrite.map((row) => row.id));
   const written = input.values.filter((row) => !purgedIds.has(row.id));
   const changedIds = textArray(before);
-  const pageCondition = (alias: SQL) =>
-    input.page.reset ? sql`${alias}.deleted_at is null` : sql`${alias}.version > ${input.page.since}`;
 
   const parts: SQL[] = [];
   if (written.length > 0) {
@@ -368,15 +366,13 @@ export async function closeFullSync(
     )`);
   }
   const fromTable = sql`select ${pageColumns('n')} from ${notes} n
-    where n.fan_row_id = ${fan.id} and ${pageCondition(sql.raw('n'))}
+    where n.fan_row_id = ${fan.id} and ${pageCondition('n', input.page)}
       and n.id <> all(${changedIds}::text[]) and n.id not in (select id from purged)`;
   const fromWritten =
     written.length > 0
-      ? sql` union all select ${pageColumns('w')} from written w where ${pageCondition(sql.raw('w'))}`
+      ? sql` union all select ${pageColumns('w')} from written w where ${pageCondition('w', input.page)}`
       : sql``;
-  parts.push(sql`page as (
-    select * from (${fromTable}${fromWritten}) p order by version, id limit ${input.limit + 1}
-  )`);
+  parts.push(sql`page as (${boundedPage(sql`${fromTable}${fromWritten}`, input.limit)})`);
 
   const rows = await execute(
     sql`with ${sql.join(parts, sql`, `)}

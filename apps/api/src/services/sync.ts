@@ -6,7 +6,7 @@ import {
   type SyncNotesInput,
 } from '@fannotes/contract';
 import { syncClients, type Database, type Transaction } from '@fannotes/db';
-import { afterFullSync, decodeCursor, planSync } from '@fannotes/sync-core';
+import { afterFullSync, decodeCursorPosition, planSync, type CursorPosition } from '@fannotes/sync-core';
 import { eq } from 'drizzle-orm';
 import type { z } from 'zod';
 import type { AuthedContext } from '../context.ts';
@@ -36,7 +36,7 @@ type Input = z.output<typeof SyncNotesInput>;
  */
 export async function syncNotes(ctx: AuthedContext, input: Input): Promise<SyncNotesData> {
   const now = ctx.deps.now();
-  const since = input.cursor === undefined ? null : decodeCursor(input.cursor);
+  const since = input.cursor === undefined ? null : decodeCursorPosition(input.cursor);
   const hasChanges = (input.mutations ?? []).length > 0 || input.onlyFansNotes !== undefined;
   if (hasChanges) return ctx.deps.db.transaction((tx) => push(ctx, tx, input, now, since));
 
@@ -84,7 +84,7 @@ async function refresh(
   fan: FanRow,
   input: Input,
   now: Date,
-  since: number | null,
+  since: CursorPosition | null,
   plan: { nextSyncAt: number },
 ): Promise<SyncNotesData> {
   const reset = isReset(fan, since);
@@ -137,7 +137,7 @@ async function push(
   tx: Transaction,
   input: Input,
   now: Date,
-  since: number | null,
+  since: CursorPosition | null,
 ): Promise<SyncNotesData> {
   const userId = ctx.user.userId;
   // The notes the changes can touch are read by the same statement (a superset: the client and the
@@ -229,10 +229,12 @@ function pageAfterClose(
   db: Database | Transaction,
   fan: FanRow,
   reset: boolean,
-  since: number | null,
+  since: CursorPosition | null,
   rows: PageRow[],
 ): Promise<NotesPage> {
-  return !reset && isReset(fan, since) ? readNotes(db, fan, since) : pageFromRows(db, fan, reset, rows);
+  return !reset && isReset(fan, since)
+    ? readNotes(db, fan, since)
+    : Promise.resolve(pageFromRows(fan, reset, rows));
 }
 
 function syncState(fan: Pick<FanRow, 'lastFullSyncAt' | 'lastForcedSyncAt'>) {
