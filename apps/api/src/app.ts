@@ -7,6 +7,7 @@ import type { AppDeps } from './context.ts';
 import type { Config } from './env.ts';
 import type { Logger } from './logger.ts';
 import { answerClientError, createRequestHandler } from './server.ts';
+import { InFlightLimit } from './services/in-flight.ts';
 import { RequestBudgets } from './services/request-budget.ts';
 
 export interface App {
@@ -59,6 +60,7 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
         ? { capacity: config.RATE_LIMIT_BURST, refillPerSecond: config.RATE_LIMIT_PER_MINUTE / 60 }
         : null,
     ),
+    inFlight: new InFlightLimit(config.RATE_LIMIT_CONCURRENT),
     now: () => new Date(),
     logger,
   };

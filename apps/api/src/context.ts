@@ -2,6 +2,7 @@ import type { Database } from '@fannotes/db';
 import type { ThrottlePolicy } from '@fannotes/sync-core';
 import type { AuthUser, TokenVerifier } from './auth/verify-token.ts';
 import type { Logger } from './logger.ts';
+import type { InFlightLimit } from './services/in-flight.ts';
 import type { RequestBudgets } from './services/request-budget.ts';
 
 /** Everything a request needs that outlives it: built once per process (or per test). */
@@ -15,6 +16,8 @@ export interface AppDeps {
   tombstoneTtlMs: number;
   /** Per-user request budgets (429 when over). */
   budgets: RequestBudgets;
+  /** Per-user requests running at once (429 beyond). */
+  inFlight: InFlightLimit;
   /** The clock every decision reads; tests pass a fixed one. */
   now: () => Date;
   logger: Logger;

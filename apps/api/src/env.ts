@@ -43,6 +43,8 @@ const EnvSchema = z.object({
   /** Each user's sustained request rate per process (0 turns the budget off), and the burst above it. */
   RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).default(300),
   RATE_LIMIT_BURST: z.coerce.number().int().min(1).default(120),
+  /** Each user's requests running at once per process (0 turns the limit off). */
+  RATE_LIMIT_CONCURRENT: z.coerce.number().int().min(0).default(8),
   DB_POOL_MAX: z.coerce.number().int().min(1).max(100).default(10),
   /** Named prepared statements (one round trip per statement); 0 behind a transaction-mode pooler. */
   DB_PREPARE: z

@@ -12,6 +12,7 @@ import { createTokenVerifier, type AuthConfig } from '../src/auth/verify-token.t
 import { createContext, type AppDeps } from '../src/context.ts';
 import { createCaller } from '../src/root.ts';
 import { createRequestHandler } from '../src/server.ts';
+import { InFlightLimit } from '../src/services/in-flight.ts';
 import { RequestBudgets } from '../src/services/request-budget.ts';
 
 export const ISSUER = 'http://127.0.0.1:54321/auth/v1';
@@ -39,6 +40,8 @@ export async function createTestApp(
     allowedOrigins?: string[];
     auth?: Partial<AuthConfig>;
     budget?: BudgetPolicy;
+    /** Requests one user may run at once (default: the production default, 8). */
+    concurrent?: number;
     publicUrl?: string;
   } = {},
 ): Promise<TestApp> {
@@ -61,6 +64,7 @@ export async function createTestApp(
     throttle: defaultThrottlePolicy,
     tombstoneTtlMs: 30 * 24 * 3600 * 1000,
     budgets: new RequestBudgets(options.budget ?? null),
+    inFlight: new InFlightLimit(options.concurrent ?? 8),
     now: clock.now,
     logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
   };
