@@ -655,9 +655,9 @@ class Run {
     const stored = this.server.state.lastMutationIdByClient.get(request.clientId) ?? 0;
     // A snapshot is OnlyFans' word on its notes, merged against the notes as they are when it
     // arrives, and it carries nothing that dates it. Once anything changed since its first merge,
-    // merging it again is a new merge: a note a client brought back since is detached again (it is
-    // still missing from OnlyFans), and an older snapshot arriving after a newer one takes OnlyFans'
-    // older text back (until the next snapshot). Nothing accepted is lost either way (property c).
+    // merging it again is a new merge: an older snapshot arriving after a newer one takes OnlyFans'
+    // older text back, and imports again as new notes those the newer one dropped (until the next
+    // snapshot). Nothing accepted is lost either way (property c).
     const noOp =
       immediate || (request.onlyFansNotes === undefined && request.mutations.every(({ id }) => id <= stored));
     const before = structuredClone(this.server.state);
@@ -722,7 +722,13 @@ test.each<{
   /** Every non-empty answer, in order: `<client> #<mutation id> <status>`. */
   results: string[];
   /** The live notes at the end, by text: `conflictOf` and OnlyFans ties shown by text and id. */
-  notes: { content: string; conflictOf?: string; onlyFansNoteId?: string; isPinned?: true }[];
+  notes: {
+    content: string;
+    conflictOf?: string;
+    source?: 'onlyfans';
+    onlyFansNoteId?: string;
+    isPinned?: true;
+  }[];
 }>([
   {
     name: 'an offline edit of a note a teammate edited meanwhile becomes a conflict copy',
@@ -856,7 +862,7 @@ test.each<{
     },
     results: ['alice #1 applied'],
     notes: [
-      { content: 'likes cats, not dogs', onlyFansNoteId: 'of-1' },
+      { content: 'likes cats, not dogs', source: 'onlyfans', onlyFansNoteId: 'of-1' },
       { content: 'likes kittens', conflictOf: 'likes cats, not dogs' },
     ],
   },
@@ -880,6 +886,81 @@ test.each<{
     results: [],
     notes: [],
   },
+  // Issue #19: the same two events in either order, a CRM edit of an OnlyFans note and OnlyFans
+  // dropping that note, must end the same; so must OnlyFans' later note under the same id.
+  {
+    name: 'an OnlyFans note edited in the CRM before OnlyFans drops it stays a CRM note; a later OnlyFans note under its id is new',
+    story: ({ alice, bob, sync, idOf, onlyFans }) => {
+      sync(alice, { onlyFans: onlyFans('likes cats') });
+      sync(bob);
+      bob.edit(idOf(bob, 'likes cats'), { content: 'likes cats, not dogs' }, 0);
+      sync(bob);
+      sync(alice, { onlyFans: onlyFans() });
+      sync(alice, { onlyFans: onlyFans('likes kittens') });
+    },
+    results: ['bob #1 applied'],
+    notes: [
+      { content: 'likes cats, not dogs' },
+      { content: 'likes kittens', source: 'onlyfans', onlyFansNoteId: 'of-1' },
+    ],
+  },
+  {
+    name: 'an OnlyFans note revived by a CRM edit after OnlyFans dropped it becomes a CRM note; a later OnlyFans note under its id is new',
+    story: ({ alice, bob, sync, idOf, onlyFans }) => {
+      sync(alice, { onlyFans: onlyFans('likes cats') });
+      sync(bob);
+      // Bob edits offline the version he saw; his edit reaches the server after OnlyFans dropped the note.
+      bob.edit(idOf(bob, 'likes cats'), { content: 'likes cats, not dogs' }, 0);
+      sync(alice, { onlyFans: onlyFans() });
+      sync(bob);
+      sync(alice, { onlyFans: onlyFans('likes kittens') });
+    },
+    results: ['bob #1 applied'],
+    notes: [
+      { content: 'likes cats, not dogs' },
+      { content: 'likes kittens', source: 'onlyfans', onlyFansNoteId: 'of-1' },
+    ],
+  },
+  {
+    name: 'an OnlyFans note deleted in the CRM, then dropped by OnlyFans, comes back from a CRM edit as a CRM note',
+    story: ({ alice, bob, sync, idOf, onlyFans }) => {
+      sync(alice, { onlyFans: onlyFans('likes cats') });
+      sync(bob);
+      const id = idOf(alice, 'likes cats');
+      bob.edit(id, { content: 'likes cats, not dogs' }, 0);
+      alice.remove(id, 0);
+      sync(alice);
+      sync(alice, { onlyFans: onlyFans() });
+      sync(bob);
+      sync(alice, { onlyFans: onlyFans('likes kittens') });
+    },
+    results: ['alice #1 applied', 'bob #1 applied'],
+    notes: [
+      { content: 'likes cats, not dogs' },
+      { content: 'likes kittens', source: 'onlyfans', onlyFansNoteId: 'of-1' },
+    ],
+  },
+  {
+    name: 'a note OnlyFans drops and then lists again with the same text is imported again',
+    story: ({ alice, sync, onlyFans }) => {
+      sync(alice, { onlyFans: onlyFans('likes cats') });
+      sync(alice, { onlyFans: onlyFans() });
+      sync(alice, { onlyFans: onlyFans('likes cats') });
+    },
+    results: [],
+    notes: [{ content: 'likes cats', source: 'onlyfans', onlyFansNoteId: 'of-1' }],
+  },
+  {
+    name: 'an OnlyFans note deleted in the CRM stays deleted while OnlyFans keeps listing it',
+    story: ({ alice, sync, idOf, onlyFans }) => {
+      sync(alice, { onlyFans: onlyFans('likes cats') });
+      alice.remove(idOf(alice, 'likes cats'), 0);
+      sync(alice);
+      sync(alice, { onlyFans: onlyFans('likes cats') });
+    },
+    results: ['alice #1 applied'],
+    notes: [],
+  },
 ])('$name', ({ story, results, notes }) => {
   const world = scene();
   story(world);
@@ -891,9 +972,10 @@ test.each<{
   expect({
     results: log,
     notes: live
-      .map(({ content, conflictOf, onlyFansNoteId, isPinned }) => ({
+      .map(({ content, conflictOf, source, onlyFansNoteId, isPinned }) => ({
         content,
         ...(conflictOf === null ? {} : { conflictOf: contentOf(conflictOf) }),
+        ...(source === 'onlyfans' ? { source } : {}),
         ...(onlyFansNoteId === null ? {} : { onlyFansNoteId }),
         ...(isPinned ? { isPinned } : {}),
       }))
