@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { MAX_SYNC_PAGE_BYTES, type Mutation } from '@fannotes/contract';
-import { fans } from '@fannotes/db';
-import { eq, sql } from 'drizzle-orm';
+import { fans, notes } from '@fannotes/db';
+import { and, eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { createTestApp, seedAccount, type TestApp } from './harness.ts';
 
@@ -190,8 +190,6 @@ test('tombstones older than the horizon are purged, and a cursor from before the
   const afterHorizon = (await later.notes.sync({ fanId, cursor: old.cursor })).data;
   expect(afterHorizon).toMatchObject({ reset: true, deletedNoteIds: [] });
   expect(afterHorizon.notes.map((note) => note.id)).toEqual([kept.id]);
-  const { notes } = await import('@fannotes/db');
-  const { eq } = await import('drizzle-orm');
   expect(await app.database.db.select().from(notes).where(eq(notes.id, gone.id))).toEqual([]);
   // A cursor taken after the purge still gets plain deltas.
   app.clock.advance(60_000);
@@ -226,6 +224,128 @@ test('replaying an OnlyFans snapshot request after later edits changes nothing',
   app.clock.advance(10_000);
   const replayed = (await chatter.notes.sync(deletedOnOnlyFans)).data;
   expect(replayed.notes).toEqual(before);
+});
+
+/**
+ * Issue #19 through notes.sync, in either order: OnlyFans lists the fan's note and it is imported; a
+ * second client (B) pulls it and edits it offline; a snapshot without the note arrives before or after
+ * B's edit; then OnlyFans shows a new note under the same id. Returns every row of the fan as stored.
+ */
+async function editAndDrop(order: 'drop first' | 'edit first') {
+  const fanId = await newFan();
+  const onOnlyFans = (content?: string) =>
+    content === undefined ? [] : [{ onlyFansNoteId: fanId, content }];
+  const a = { caller: await app.caller(seeded.users.chatter), clientId: randomUUID() };
+  const b = { caller: await app.caller(seeded.users.manager), clientId: randomUUID() };
+  let cursor: string | undefined;
+  const snapshot = async (content?: string) => {
+    const answer = await a.caller.notes.sync({
+      fanId,
+      clientId: a.clientId,
+      onlyFansNotes: onOnlyFans(content),
+      ...(cursor === undefined ? {} : { cursor }),
+    });
+    cursor = answer.data.cursor;
+    return answer;
+  };
+
+  const [imported] = (await snapshot('VIP on OnlyFans')).data.notes;
+  expect(imported).toMatchObject({ source: 'onlyfans', onlyFansNoteId: fanId });
+  const pulled = (await b.caller.notes.sync({ fanId, clientId: b.clientId })).data;
+  const edit = () =>
+    b.caller.notes.sync({
+      fanId,
+      clientId: b.clientId,
+      cursor: pulled.cursor,
+      mutations: [upsert(1, imported!.id, 'VIP, prefers evenings', imported!.version)],
+    });
+  if (order === 'edit first') await edit();
+  const dropped = (await snapshot()).data;
+  if (order === 'drop first') {
+    expect(dropped.deletedNoteIds).toEqual([imported!.id]);
+    const revived = (await edit()).data;
+    expect(revived.results).toEqual([expect.objectContaining({ id: 1, status: 'applied' })]);
+    expect(revived.notes).toEqual([
+      expect.objectContaining({ id: imported!.id, source: 'onlyautomator', onlyFansNoteId: null }),
+    ]);
+  }
+  await snapshot('VIP, new on OnlyFans');
+  return { imported: imported!, rows: await storedNotes(fanId) };
+}
+
+/** Every row of the fan's notes, tombstones included, as stored. */
+async function storedNotes(fanId: string) {
+  const { rows } = await app.database.db.transaction(async (tx) => {
+    const [fan] = await tx
+      .select({ id: fans.id })
+      .from(fans)
+      .where(and(eq(fans.accountId, seeded.account.id), eq(fans.fanId, fanId)));
+    return { rows: await tx.select().from(notes).where(eq(notes.fanRowId, fan!.id)) };
+  });
+  return rows;
+}
+
+test.each(['drop first', 'edit first'] as const)(
+  'an OnlyFans note edited in the CRM ends as a CRM note and OnlyFans’ next note is new, %s',
+  async (order) => {
+    const { imported, rows } = await editAndDrop(order);
+    const fanId = imported.onlyFansNoteId!;
+    // Both orders: B's text on the note it edited, no longer tied to OnlyFans; OnlyFans' later note
+    // a new OnlyFans note beside it, not a conflict copy of it.
+    expect(
+      rows
+        .map(({ id, content, source, onlyFansNoteId, importedContent, conflictOf, deletedAt }) => ({
+          edited: id === imported.id,
+          content,
+          source,
+          onlyFansNoteId,
+          importedContent,
+          conflictOf,
+          deleted: deletedAt !== null,
+        }))
+        .sort((x, y) => Number(y.edited) - Number(x.edited)),
+    ).toEqual([
+      {
+        edited: true,
+        content: 'VIP, prefers evenings',
+        source: 'onlyautomator',
+        onlyFansNoteId: null,
+        importedContent: null,
+        conflictOf: null,
+        deleted: false,
+      },
+      {
+        edited: false,
+        content: 'VIP, new on OnlyFans',
+        source: 'onlyfans',
+        onlyFansNoteId: fanId,
+        importedContent: 'VIP, new on OnlyFans',
+        conflictOf: null,
+        deleted: false,
+      },
+    ]);
+  },
+);
+
+test('an OnlyFans note deleted in the CRM and then dropped by OnlyFans lets go of its id and is purged after the horizon', async () => {
+  const fanId = await newFan();
+  const chatter = await app.caller(seeded.users.chatter);
+  const imported = (
+    await chatter.notes.sync({ fanId, onlyFansNotes: [{ onlyFansNoteId: fanId, content: 'VIP' }] })
+  ).data.notes[0]!;
+  const before = (await chatter.notes.sync({ fanId, force: true })).data;
+  await chatter.notes.delete({ fanId, noteId: imported.id });
+  app.clock.advance(app.deps.tombstoneTtlMs + 60_000);
+  const later = await app.caller(seeded.users.chatter);
+  // Tied, the old tombstone outlived the horizon; once OnlyFans drops the note it is let go of and
+  // purged by the same sync, and a cursor from before it resets.
+  await later.notes.sync({ fanId, onlyFansNotes: [] });
+  expect(await storedNotes(fanId)).toEqual([]);
+  app.clock.advance(60_000);
+  expect((await later.notes.sync({ fanId, cursor: before.cursor })).data).toMatchObject({
+    reset: true,
+    notes: [],
+  });
 });
 
 /** Notes written straight into the table: `count` notes, `perVersion` to a version, text from `text(i)`. */

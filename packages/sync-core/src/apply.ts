@@ -61,7 +61,9 @@ export interface ApplyOutput {
  *
  * Invariants: every accepted text ends up as a note's content or a conflict copy's; a client's own
  * later edit of a note never conflicts with its own earlier one (it could not learn the version its
- * earlier edit got while offline); a rejected mutation still advances `lastMutationId`.
+ * earlier edit got while offline); a rejected mutation still advances `lastMutationId`; a note is tied
+ * to an OnlyFans id only while OnlyFans lists it (merge.ts), so an edit that brings back a note OnlyFans
+ * dropped brings back a CRM note, as it would have stayed had the edit come before the drop.
  */
 export function applyChanges(input: ApplyInput): ApplyOutput {
   const { clientId, version } = input;
@@ -218,12 +220,16 @@ export function applyChanges(input: ApplyInput): ApplyOutput {
             { conflictOf: note!.id, contentClientId: null },
           );
           break;
+        // A partial snapshot (one note from OnlyFans) says nothing about the notes it leaves out.
         case 'delete':
-          if (complete) put({ ...note!, deleted: true }, true);
+          if (complete) put({ ...note!, ...untied, deleted: true }, true);
           break;
         case 'detach':
-          if (complete)
-            put({ ...note!, source: 'onlyautomator', onlyFansNoteId: null, importedContent: null }, true);
+          if (complete) put({ ...note!, ...untied }, true);
+          break;
+        case 'untie':
+          // A tombstone's fields never reach a client, so its version stays: no delta reports it again.
+          if (complete) put({ ...note!, ...untied }, false);
           break;
       }
     }
@@ -231,6 +237,9 @@ export function applyChanges(input: ApplyInput): ApplyOutput {
 
   return { results, lastMutationId: sequenced.lastMutationId, changed, created, bumped };
 }
+
+/** A note no longer tied to OnlyFans (merge.ts: tied only while OnlyFans lists it): a CRM note. */
+const untied = { source: 'onlyautomator', onlyFansNoteId: null, importedContent: null } as const;
 
 /**
  * The stored note as the conflict rules see it. Only text changes count as "edited since", and a

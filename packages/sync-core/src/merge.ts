@@ -31,16 +31,34 @@ export type SnapshotAction =
   | { kind: 'conflict'; noteId: string; importedContent: string; copyContent: string }
   /** Deleted in the CRM, but OnlyFans' text changed since the import: bring it back with that text. */
   | { kind: 'restore'; noteId: string; content: string }
-  /** Gone from OnlyFans and not edited in the CRM since the import: make it a tombstone. */
+  /**
+   * Gone from OnlyFans and not edited in the CRM since the import: make it a tombstone, no longer tied
+   * to OnlyFans (source `onlyautomator`, no OnlyFans id, no imported text).
+   */
   | { kind: 'delete'; noteId: string }
   /** Gone from OnlyFans but edited in the CRM since: keep it as a CRM note, no longer tied to OnlyFans. */
-  | { kind: 'detach'; noteId: string };
+  | { kind: 'detach'; noteId: string }
+  /**
+   * Deleted in the CRM and now gone from OnlyFans too: the tombstone lets go of the OnlyFans id, as
+   * `delete` leaves it. Nothing a client sees changes: a tombstone is only ever sent as its id.
+   */
+  | { kind: 'untie'; noteId: string };
 
 /**
  * Merges the complete list of a fan's notes on OnlyFans into the stored OnlyFans-sourced notes.
+ *
+ * A note is tied to an OnlyFans id only while OnlyFans lists it. A note OnlyFans dropped lets go of
+ * its id whatever its state (live and edited, live and unedited, or deleted in the CRM before), so a
+ * CRM edit that brings it back makes a CRM note whether that edit reaches the server before or after
+ * the snapshot that dropped it (issue #19: the two orders used to end differently), and OnlyFans
+ * listing the id again later is a new OnlyFans note. A tombstone keeps its tie only while OnlyFans
+ * still lists the note: that tie is what stops the next snapshot importing a note the CRM deleted.
+ *
  * Invariants: no text is lost except CRM-unedited text that OnlyFans itself replaced or deleted; a CRM
  * delete is not undone by syncs that bring nothing new (only a change of the text on OnlyFans brings
- * a deleted note back); merging the same snapshot again yields no actions.
+ * a deleted note back; an id OnlyFans lists again after dropping it is imported as a new note); after
+ * a merge, every stored note tied to an OnlyFans id, tombstones included, is one the snapshot lists;
+ * merging the same snapshot again yields no actions.
  *
  *   on OnlyFans | stored note                              | action
  *   ------------+------------------------------------------+------------------------------------
@@ -50,9 +68,9 @@ export type SnapshotAction =
  *   text T      | live, edited, content == T               | acknowledge T
  *   text T      | live, edited, content != T               | conflict (copy T)
  *   text T      | deleted                                  | restore with T
- *   absent      | live, content == importedContent         | delete
- *   absent      | live, edited                             | detach
- *   absent      | deleted                                  | none
+ *   absent      | live, content == importedContent         | delete (a tombstone, untied)
+ *   absent      | live, edited                             | detach (a CRM note)
+ *   absent      | deleted                                  | untie (a CRM tombstone)
  *
  * A snapshot naming one OnlyFans id twice is read as OnlyFans' latest word on it: the last entry wins
  * and earlier ones are ignored. Stored notes are expected to have distinct OnlyFans ids (the database
@@ -83,11 +101,15 @@ export function mergeOnlyFansSnapshot(
 
   for (const note of stored) {
     const merged = byOnlyFansId.get(note.onlyFansNoteId) === note && lastEntry.has(note.onlyFansNoteId);
-    if (merged || note.deleted) continue;
-    const edited = note.content !== note.importedContent;
-    actions.push(edited ? { kind: 'detach', noteId: note.id } : { kind: 'delete', noteId: note.id });
+    if (!merged) actions.push({ kind: removal(note), noteId: note.id });
   }
   return actions;
+}
+
+/** The action for a stored note OnlyFans no longer lists. */
+function removal(note: StoredOnlyFansNote): 'delete' | 'detach' | 'untie' {
+  if (note.deleted) return 'untie';
+  return note.content === note.importedContent ? 'delete' : 'detach';
 }
 
 /** The action for a stored note whose text OnlyFans changed since it was last imported. */

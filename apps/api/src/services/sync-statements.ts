@@ -308,7 +308,9 @@ export interface Closed {
 
 /**
  * The rest of a push in one statement: upsert the changed notes, purge tombstones past the horizon
- * (except those of OnlyFans notes: the next snapshot would import a note the CRM deleted again), bump
+ * (except those still tied to an OnlyFans note, i.e. notes the CRM deleted that OnlyFans still lists:
+ * without the tombstone the next snapshot would import the note again; a note OnlyFans drops lets go
+ * of its id, sync-core's merge.ts, so no tombstone is kept for a note OnlyFans no longer has), bump
  * the fan (version, purge horizon, sync stamps), record the client's last mutation id, and read the
  * page. The page is read from the statement's snapshot (the notes as
  * they were under the lock) with the rows this statement wrote in place of their old versions and the
@@ -321,9 +323,12 @@ export async function closeFullSync(
   const { fan } = input;
   const horizon = input.horizon.toISOString();
   const before = new Set(input.values.map((row) => row.id));
-  // A changed note that ends as a tombstone older than the horizon is purged, not written: a purge
-  // after the upsert would delete it. (Changes never leave an old tombstone deleted today; kept exact.)
-  const purgedAfterWrite = input.values.filter((row) => row.deletedAt && row.deletedAt < input.horizon);
+  // A changed note that ends as a purgeable tombstone (older than the horizon, tied to no OnlyFans
+  // note) is purged, not written: a purge after the upsert would delete it. This happens when OnlyFans
+  // drops a note the CRM deleted long ago: the merge unties that tombstone from its OnlyFans id.
+  const purgedAfterWrite = input.values.filter(
+    (row) => row.deletedAt && row.deletedAt < input.horizon && row.onlyFansNoteId == null,
+  );
   const purgedIds = new Set(purgedAfterWrite.map((row) => row.id));
   const written = input.values.filter((row) => !purgedIds.has(row.id));
   const changedIds = textArray(before);
