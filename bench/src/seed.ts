@@ -172,6 +172,7 @@ export function makeSeed(size: SeedSize, now: Date): { seeded: Seeded; rows: See
       name: null,
       version: noteCount,
       purged_through_version: 0,
+      live_note_count: notes.filter((note) => !note.deleted).length,
       created_at: at(60 * DAY),
       updated_at: at(DAY),
     });
@@ -212,7 +213,7 @@ const COLUMNS: Record<keyof SeedRows, string> = {
   memberships: 'account_id uuid, user_id uuid, role text, created_at timestamptz, updated_at timestamptz',
   fans:
     'id uuid, account_id uuid, fan_id text, username text, name text, version bigint, ' +
-    'purged_through_version bigint, created_at timestamptz, updated_at timestamptz',
+    'purged_through_version bigint, live_note_count integer, created_at timestamptz, updated_at timestamptz',
   notes:
     'id text, fan_row_id uuid, account_id uuid, content text, type text, color text, is_pinned boolean, ' +
     'source text, only_fans_note_id text, imported_content text, conflict_of text, version bigint, ' +

@@ -10,6 +10,14 @@ export const MAX_NOTE_LENGTH = 5000;
  */
 export const MAX_ONLYFANS_NOTE_LENGTH = 20000;
 
+/**
+ * Most live (not deleted) notes one fan may have; a write that would bring one more to life is refused
+ * (a `rejected` mutation, or 400 validation_error). A team writes a few notes a week about a fan: 2,000
+ * is years of a busy chat, and it bounds what a full read of a fan costs (at most 2,000 notes of
+ * 5,000 characters: a few 1 MiB pages) against a user who would fill a fan to slow everyone down.
+ */
+export const MAX_LIVE_NOTES_PER_FAN = 2000;
+
 export const noteTypes = ['personal', 'preferences', 'payment', 'content', 'other'] as const;
 export const NoteType = z.enum(noteTypes);
 export type NoteType = z.infer<typeof NoteType>;

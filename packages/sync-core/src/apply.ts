@@ -41,6 +41,12 @@ export interface ApplyInput {
   /** The fan's next version: what every visible change is stamped with. */
   version: number;
   newNoteId: () => string;
+  /**
+   * How many of the fan's notes are live now, and the most it may have. A change that would bring a
+   * note to life past `max` (a create, a conflict copy, bringing back a deleted note) is not made: a
+   * mutation is `rejected`, a snapshot's note is left out (`skipped`). Omitted: no cap.
+   */
+  liveNotes?: { count: number; max: number } | undefined;
 }
 
 export interface ApplyOutput {
@@ -52,6 +58,10 @@ export interface ApplyOutput {
   created: Set<string>;
   /** Whether a client can see any change, i.e. whether the fan's version must move to `version`. */
   bumped: boolean;
+  /** How many more (or, negative, fewer) of the fan's notes are live than before. */
+  liveDelta: number;
+  /** Snapshot notes not imported or brought back because the fan is at its cap of live notes. */
+  skipped: number;
 }
 
 /**
@@ -71,10 +81,18 @@ export function applyChanges(input: ApplyInput): ApplyOutput {
   const changed = new Map<string, ServerNote>();
   const created = new Set<string>();
   let bumped = false;
+  let liveDelta = 0;
+  let skipped = 0;
+  // Whether one more live note fits under the cap.
+  const room = () => !input.liveNotes || input.liveNotes.count + liveDelta < input.liveNotes.max;
+  const full = () =>
+    `this fan has ${input.liveNotes!.max} notes, the most one fan can have: delete some first`;
 
   const put = (note: ServerNote, visible: boolean, isNew = false) => {
     const next = visible ? { ...note, version } : note;
     if (visible) bumped = true;
+    const before = working.get(next.id);
+    liveDelta += (next.deleted ? 0 : 1) - (before && !before.deleted ? 1 : 0);
     working.set(next.id, next);
     changed.set(next.id, next);
     if (isNew) created.add(next.id);
@@ -131,6 +149,11 @@ export function applyChanges(input: ApplyInput): ApplyOutput {
       continue;
     }
     const decision = decideUpsert(view, baseVersion, mutation.note);
+    // A create, a restore and a conflict copy each bring one more note to life.
+    if (['create', 'restore', 'conflict'].includes(decision.kind) && !room()) {
+      results.push({ id, noteId, status: 'rejected', reason: full() });
+      continue;
+    }
     switch (decision.kind) {
       case 'create':
         newNote(noteId, decision.fields);
@@ -180,6 +203,10 @@ export function applyChanges(input: ApplyInput): ApplyOutput {
           ],
     );
     for (const action of mergeOnlyFansSnapshot(stored, snapshot)) {
+      if (['create', 'restore', 'conflict'].includes(action.kind) && !room()) {
+        skipped++;
+        continue;
+      }
       const note = action.kind === 'create' ? undefined : working.get(action.noteId)!;
       switch (action.kind) {
         case 'create':
@@ -235,7 +262,7 @@ export function applyChanges(input: ApplyInput): ApplyOutput {
     }
   }
 
-  return { results, lastMutationId: sequenced.lastMutationId, changed, created, bumped };
+  return { results, lastMutationId: sequenced.lastMutationId, changed, created, bumped, liveDelta, skipped };
 }
 
 /** A note no longer tied to OnlyFans (merge.ts: tied only while OnlyFans lists it): a CRM note. */

@@ -161,7 +161,8 @@ export async function seedNote(
   const now = new Date();
   await db.transaction(async (tx) => {
     const bumped: unknown = await tx.execute(
-      sql`update fans set version = version + 1 where id = ${fanRowId} returning version`,
+      sql`update fans set version = version + 1, live_note_count = live_note_count + 1
+          where id = ${fanRowId} returning version`,
     );
     const [fan] = bumped as { version: number }[];
     const version = Number(fan!.version);

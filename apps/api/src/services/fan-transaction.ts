@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { fans, type Database, type Transaction } from '@fannotes/db';
-import { eq } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import { ApiError } from '../errors.ts';
 import type { FanRow } from './authz.ts';
 
@@ -21,6 +21,8 @@ export interface FanWrite {
   clientId: string | null;
   /** Set by whatever stamps a row with `version`. */
   touched: boolean;
+  /** How many more (or fewer) of the fan's notes are live after this write (fans.live_note_count). */
+  liveDelta: number;
 }
 
 export function newNoteId(): string {
@@ -37,11 +39,17 @@ export async function withFanWrite<T>(
   return db.transaction(async (tx) => {
     const [fan] = await tx.select().from(fans).where(eq(fans.id, fanRowId)).for('update');
     if (!fan) throw new ApiError('resource_not_found', 'Fan not found.');
-    const write: FanWrite = { tx, fan, version: fan.version + 1, touched: false, ...who };
+    const write: FanWrite = { tx, fan, version: fan.version + 1, touched: false, liveDelta: 0, ...who };
     const result = await work(write);
     const extra = fanUpdate(write);
     if (write.touched || Object.keys(extra).length > 0) {
-      const bump = write.touched ? { version: write.version, updatedAt: who.now } : {};
+      const bump = write.touched
+        ? {
+            version: write.version,
+            updatedAt: who.now,
+            liveNoteCount: sql`${fans.liveNoteCount} + ${write.liveDelta}`,
+          }
+        : {};
       await tx
         .update(fans)
         .set({ ...bump, ...extra })

@@ -1,4 +1,4 @@
-import type { Mutation } from '@fannotes/contract';
+import { MAX_LIVE_NOTES_PER_FAN, type Mutation } from '@fannotes/contract';
 import { notes } from '@fannotes/db';
 import { applyChanges, type ApplyOutput, type ServerNote } from '@fannotes/sync-core';
 import { getTableColumns, or, sql, type SQL } from 'drizzle-orm';
@@ -64,6 +64,7 @@ export async function decideNoteChanges(
     for (const mutation of changes.mutations) if (!own.has(mutation.noteId)) foreign.add(mutation.noteId);
   }
   const output = applyChanges({
+    liveNotes: { count: write.fan.liveNoteCount + write.liveDelta, max: MAX_LIVE_NOTES_PER_FAN },
     notes: new Map([...own.values()].map((row) => [row.id, toServerNote(row)])),
     foreignNoteIds: foreign,
     clientId: write.clientId,
@@ -74,6 +75,7 @@ export async function decideNoteChanges(
     newNoteId,
   });
   if (output.bumped) write.touched = true;
+  write.liveDelta += output.liveDelta;
   return { output, own, values: rowsToWrite(write, own, output) };
 }
 

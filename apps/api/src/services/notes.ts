@@ -1,9 +1,10 @@
-import type {
-  DeleteNoteInput,
-  DeletedNote,
-  Note,
-  UpdateNoteInput,
-  UpdateOfNoteInput,
+import {
+  MAX_LIVE_NOTES_PER_FAN,
+  type DeleteNoteInput,
+  type DeletedNote,
+  type Note,
+  type UpdateNoteInput,
+  type UpdateOfNoteInput,
 } from '@fannotes/contract';
 import type { z } from 'zod';
 import type { AuthedContext } from '../context.ts';
@@ -88,7 +89,15 @@ export async function updateNoteFromOnlyFans(
       onlyFansSnapshot: { notes: [input], complete: false },
     }),
   );
-  const row = [...rows.values()].find((note) => note.onlyFansNoteId === input.onlyFansNoteId)!;
+  const row = [...rows.values()].find((note) => note.onlyFansNoteId === input.onlyFansNoteId);
+  // Not imported: the fan is at its cap of live notes (applyChanges left it out).
+  if (!row) {
+    throw new ApiError(
+      'validation_error',
+      `The note was not imported: this fan has ${MAX_LIVE_NOTES_PER_FAN} notes, the most one fan can have.`,
+      { details: { reason: 'too many notes' } },
+    );
+  }
   return toNote(row, fan.fanId);
 }
 

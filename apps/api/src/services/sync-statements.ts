@@ -285,6 +285,8 @@ export interface CloseInput {
   /** The fan's new version when this sync changed what clients see; unchanged otherwise. */
   version: number;
   touched: boolean;
+  /** How many more (or fewer) of the fan's notes are live (fans.live_note_count). */
+  liveDelta: number;
   /** Tombstones deleted before this are purged (DESIGN.md: the tombstone horizon). */
   horizon: Date;
   fanState: {
@@ -355,6 +357,7 @@ export async function closeFullSync(
   parts.push(sql`bumped as (
     update ${fans} set
       ${input.touched ? sql`version = ${input.version}, updated_at = ${input.now.toISOString()}::timestamptz,` : sql``}
+      ${input.liveDelta === 0 ? sql`` : sql`live_note_count = live_note_count + ${input.liveDelta},`}
       purged_through_version = greatest(
         purged_through_version, coalesce((select max(version) from purged), 0), ${purgedAfterWriteMax}::bigint),
       last_full_sync_at = ${input.fanState.lastFullSyncAt?.toISOString() ?? null}::timestamptz,

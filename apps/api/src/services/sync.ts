@@ -165,6 +165,7 @@ async function push(
     fan: locked.fan,
     version: locked.fan.version + 1,
     touched: false,
+    liveDelta: 0,
     now,
     userId,
     clientId: input.clientId ?? null,
@@ -180,6 +181,7 @@ async function push(
   let lastMutationId = client?.lastMutationId ?? null;
   let values: DecidedChanges['values'] = [];
   let recorded: { clientId: string; lastMutationId: number } | undefined;
+  let snapshotMerged = false;
   if (mutations.length > 0 || snapshot) {
     const decided = await decideNoteChanges(
       write,
@@ -192,6 +194,8 @@ async function push(
     );
     values = decided.values;
     results = decided.output.results;
+    // A snapshot merged only in part (the fan at its cap of live notes) is merged again next time.
+    snapshotMerged = snapshot !== undefined && decided.output.skipped === 0;
     if (client) {
       lastMutationId = decided.output.lastMutationId;
       if (lastMutationId !== client.lastMutationId) recorded = { clientId: client.clientId, lastMutationId };
@@ -206,10 +210,11 @@ async function push(
     values,
     version,
     touched: write.touched,
+    liveDelta: write.liveDelta,
     horizon: new Date(now.getTime() - ctx.deps.tombstoneTtlMs),
     fanState: {
       ...stampsAfter(write.fan, now, input.force),
-      onlyFansSnapshotDigest: snapshot ? digest : undefined,
+      onlyFansSnapshotDigest: snapshotMerged ? digest : undefined,
     },
     client: recorded,
     page: reset ? { reset: true } : { reset: false, since: since! },

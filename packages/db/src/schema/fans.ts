@@ -1,4 +1,4 @@
-import { bigint, index, pgTable, text, timestamp, unique, uuid } from 'drizzle-orm/pg-core';
+import { bigint, index, integer, pgTable, text, timestamp, unique, uuid } from 'drizzle-orm/pg-core';
 import { accounts } from './accounts.ts';
 
 /**
@@ -27,6 +27,11 @@ export const fans = pgTable(
      */
     onlyFansSnapshotDigest: text('only_fans_snapshot_digest'),
     lastForcedSyncAt: timestamp('last_forced_sync_at', { withTimezone: true }),
+    /**
+     * How many of the fan's notes are live (not deleted), kept by every write under this row's lock:
+     * the cap on live notes per fan is checked against it without counting them.
+     */
+    liveNoteCount: integer('live_note_count').notNull().default(0),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull(),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull(),
   },
