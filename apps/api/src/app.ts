@@ -8,7 +8,7 @@ import type { Config } from './env.ts';
 import type { Logger } from './logger.ts';
 import { answerClientError, createRequestHandler } from './server.ts';
 import { InFlightLimit } from './services/in-flight.ts';
-import { RequestBudgets } from './services/request-budget.ts';
+import { postgresBudgetStore, RequestBudgets } from './services/request-budget.ts';
 
 export interface App {
   server: Server;
@@ -49,17 +49,21 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
     countQueries: config.DB_QUERY_COUNT,
     prepare: config.DB_PREPARE,
   });
+  const budget =
+    config.RATE_LIMIT_PER_MINUTE > 0
+      ? { capacity: config.RATE_LIMIT_BURST, refillPerSecond: config.RATE_LIMIT_PER_MINUTE / 60 }
+      : null;
   const deps: AppDeps = {
     db: database.db,
     verifyToken,
     allowedOrigins: config.ALLOWED_ORIGINS,
     throttle: { minIntervalMs: config.SYNC_MIN_INTERVAL_MS, forceFloorMs: config.SYNC_FORCE_FLOOR_MS },
     tombstoneTtlMs: config.SYNC_TOMBSTONE_TTL_MS,
-    budgets: new RequestBudgets(
-      config.RATE_LIMIT_PER_MINUTE > 0
-        ? { capacity: config.RATE_LIMIT_BURST, refillPerSecond: config.RATE_LIMIT_PER_MINUTE / 60 }
-        : null,
-    ),
+    budgets: new RequestBudgets(budget, {
+      // PGlite belongs to one process: its budget needs no sharing.
+      ...(budget && database.kind === 'postgres' ? { store: postgresBudgetStore(database.db, budget) } : {}),
+      log: logger,
+    }),
     inFlight: new InFlightLimit(config.RATE_LIMIT_CONCURRENT),
     now: () => new Date(),
     logger,

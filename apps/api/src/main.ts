@@ -42,10 +42,13 @@ async function main(): Promise<void> {
     }, 10_000);
     force.unref();
     app.server.close(() => {
-      void app.database.close().finally(() => {
-        logger.info('stopped');
-        process.exit(0);
-      });
+      void app.deps.budgets
+        .close()
+        .then(() => app.database.close())
+        .finally(() => {
+          logger.info('stopped');
+          process.exit(0);
+        });
     });
     app.server.closeIdleConnections();
   };

@@ -41,7 +41,7 @@ export const authedProcedure = t.procedure.use(async ({ ctx, next }) => {
   const source = tokenFromRequest(ctx.headers, ctx.deps.allowedOrigins);
   if (!source) throw new ApiError('authentication_required', 'An access token is required.');
   const user = requireRegisteredUser(await ctx.deps.verifyToken(source.token));
-  ctx.deps.budgets.take(user.userId, ctx.deps.now().getTime());
+  await ctx.deps.budgets.take(user.userId, ctx.deps.now().getTime());
   const release = ctx.deps.inFlight.enter(user.userId);
   try {
     return await next({ ctx: { ...ctx, user, log: ctx.log.child({ userId: user.userId }) } });
