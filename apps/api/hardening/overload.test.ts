@@ -1,6 +1,8 @@
+import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
+import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import {
   apiBackends,
@@ -12,7 +14,7 @@ import {
 import { callEndpoint, endpoints } from './lib/endpoints.ts';
 import { latencySummary, recordFigures, Tally } from './lib/figures.ts';
 import { outcomeOf, send, statuses, type Reply } from './lib/http.ts';
-import { alive, errorLogs, startApi, waitFor, type ApiProcess } from './lib/processes.ts';
+import { alive, errorLogs, rssKiB, startApi, waitFor, type ApiProcess } from './lib/processes.ts';
 import { tokenFor } from './lib/tokens.ts';
 
 // Overload: the per-user request budget (429 with Retry-After, other users unaffected) of a real
@@ -202,6 +204,88 @@ describe('the database pool under a flood', () => {
   }, 90_000);
 });
 
+describe('one user reading a huge fan as hard as they can (issue 13.3)', () => {
+  let api: ApiProcess;
+  let greedy: string;
+  /** A bystander per run, each with a budget of their own. */
+  let polite: string[];
+
+  beforeAll(async () => {
+    // Production defaults: the request budget, 4 requests at once per user, 1 MiB pages.
+    api = await startApi('heavy', db.url, { RATE_LIMIT_PER_MINUTE: '300', RATE_LIMIT_BURST: '120' });
+    processes.push(api);
+    const attacker = await seedAccount(db.admin, { fanIds: ['31337'] });
+    const bystander = await seedAccount(db.admin, {
+      fanIds: ['4242'],
+      extra: { first: 'chatter', second: 'chatter' },
+    });
+    const fanRowId = attacker.fans['31337']!;
+    // 2,000 notes (the cap) of 5,000 four-byte characters: 40 MB of text, as any signed-up user
+    // could write; a hundred notes to a version, as pushes leave them.
+    await db.admin.execute(sql`
+      insert into notes (id, fan_row_id, account_id, content, version, content_version, created_at, updated_at)
+      select 'note_' || gen_random_uuid(), ${fanRowId}, ${attacker.accountId},
+        repeat('💪', 4990) || lpad(i::text, 10, '0'), (i - 1) / 100 + 1, (i - 1) / 100 + 1, now(), now()
+      from generate_series(1, 2000) as i`);
+    await db.admin.execute(sql`update fans set version = 20, live_note_count = 2000 where id = ${fanRowId}`);
+    await seedNote(db.admin, bystander, '4242', { content: 'Bystander note.' });
+    greedy = await tokenFor(attacker.users.chatter);
+    polite = await Promise.all([tokenFor(bystander.users.first!), tokenFor(bystander.users.second!)]);
+  }, 60_000);
+
+  for (const honour of [false, true]) {
+    const how = honour ? 'waiting as Retry-After says' : 'ignoring Retry-After';
+    test(`regression: 36 simultaneous reads of a fan of 2,000 notes of 5,000 emoji, ${how}, held another tenant's sync for seconds; now its p99 stays under 200 ms, the API under 300 MB, no 5xx`, async () => {
+      let peakRss = rssKiB(api.child.pid!);
+      const sampler = setInterval(() => {
+        if (alive(api)) peakRss = Math.max(peakRss, rssKiB(api.child.pid!));
+      }, 50);
+      // The attacker runs in a process of its own, as it would: its request loop must not slow the
+      // bystander's measurement here. 36 loops, each sending its next read once its last is answered.
+      const attack = runAttacker(api.url, greedy, '31337', 36, 10_000, honour);
+      const deadline = Date.now() + 10_000;
+      const latencies: number[] = [];
+      const bystanderAnswers = new Tally();
+      // A chatter's panel syncing its fan ten times a second, far more often than it would.
+      while (Date.now() < deadline) {
+        const reply = await callEndpoint(
+          api.url,
+          sync,
+          'rest',
+          { fanId: '4242' },
+          { token: polite[Number(honour)] },
+        );
+        bystanderAnswers.add(reply.status);
+        expect(reply.status).toBe(200);
+        expect(
+          (reply.json as { data: { notes: { content: string }[] } }).data.notes.map((n) => n.content),
+        ).toEqual(['Bystander note.']);
+        latencies.push(reply.ms);
+        await delay(75);
+      }
+      const attacked = await attack;
+      clearInterval(sampler);
+      const latency = latencySummary(latencies);
+      const result = {
+        attacker: {
+          answers: attacked.statuses,
+          megabytes: Math.round(attacked.bytes / 1e5) / 10,
+          largestAnswer: attacked.largest,
+        },
+        bystander: { answers: bystanderAnswers.counts, latencyMs: latency },
+        peakRssMB: Math.round(peakRss / 1024),
+      };
+      figures[honour ? 'heavyReadsPolite' : 'heavyReadsFlood'] = result;
+      process.stdout.write(`heavy reads, ${how}: ${JSON.stringify(result)}\n`);
+      for (const status of Object.keys(attacked.statuses)) expect([200, 429]).toContain(Number(status));
+      expect(attacked.statuses['200']).toBeGreaterThan(0);
+      expect(attacked.largest).toBeLessThan(1.1 * 1024 * 1024);
+      expect(latency.p99).toBeLessThan(200);
+      expect(peakRss / 1024).toBeLessThan(300);
+    }, 60_000);
+  }
+});
+
 describe('bounded request time', () => {
   /** A raw connection that sends `first`, then `drip` every `everyMs`, and records how it ended. */
   function slowClient(port: number, first: string, drip: string, everyMs: number) {
@@ -282,3 +366,55 @@ describe('bounded request time', () => {
     expect(errorLogs(...processes)).toEqual([]);
   });
 });
+
+/**
+ * `loops` concurrent request loops from a separate Node process, each reading `fanId` again as soon as
+ * its last read was answered, for `ms`: the answers by status, the bytes read and the largest answer.
+ */
+function runAttacker(
+  base: string,
+  token: string,
+  fanId: string,
+  loops: number,
+  ms: number,
+  honour: boolean,
+): Promise<{ statuses: Record<string, number>; bytes: number; largest: number }> {
+  const script = `
+    const [base, token, fanId, loops, ms, honourText] = process.argv.slice(1);
+    const honour = honourText === 'true';
+    const deadline = Date.now() + Number(ms);
+    const statuses = {};
+    let bytes = 0, largest = 0;
+    const loop = async () => {
+      while (Date.now() < deadline) {
+        const response = await fetch(base + '/api/v2/sync-notes', {
+          method: 'POST',
+          headers: { authorization: 'Bearer ' + token, 'content-type': 'application/json' },
+          body: JSON.stringify({ fanId }),
+        });
+        const body = Buffer.from(await response.arrayBuffer());
+        statuses[response.status] = (statuses[response.status] ?? 0) + 1;
+        bytes += body.length;
+        largest = Math.max(largest, body.length);
+        const retryAfter = Number(response.headers.get('retry-after') ?? 0);
+        if (honour && retryAfter > 0) await new Promise((r) => setTimeout(r, retryAfter * 1000));
+      }
+    };
+    Promise.all(Array.from({ length: Number(loops) }, loop)).then(() =>
+      process.stdout.write(JSON.stringify({ statuses, bytes, largest })));`;
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      process.execPath,
+      ['-e', script, base, token, fanId, String(loops), String(ms), String(honour)],
+      {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    child.once('error', reject);
+    child.once('exit', (code) =>
+      code === 0 ? resolve(JSON.parse(out) as never) : reject(new Error(`attacker exited with ${code}`)),
+    );
+  });
+}

@@ -44,7 +44,7 @@ const EnvSchema = z.object({
   RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).default(300),
   RATE_LIMIT_BURST: z.coerce.number().int().min(1).default(120),
   /** Each user's requests running at once per process (0 turns the limit off). */
-  RATE_LIMIT_CONCURRENT: z.coerce.number().int().min(0).default(8),
+  RATE_LIMIT_CONCURRENT: z.coerce.number().int().min(0).default(4),
   DB_POOL_MAX: z.coerce.number().int().min(1).max(100).default(10),
   /** Named prepared statements (one round trip per statement); 0 behind a transaction-mode pooler. */
   DB_PREPARE: z

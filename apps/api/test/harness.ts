@@ -40,7 +40,7 @@ export async function createTestApp(
     allowedOrigins?: string[];
     auth?: Partial<AuthConfig>;
     budget?: BudgetPolicy;
-    /** Requests one user may run at once (default: the production default, 8). */
+    /** Requests one user may run at once (default: the production default, 4). */
     concurrent?: number;
     publicUrl?: string;
   } = {},
@@ -64,7 +64,7 @@ export async function createTestApp(
     throttle: defaultThrottlePolicy,
     tombstoneTtlMs: 30 * 24 * 3600 * 1000,
     budgets: new RequestBudgets(options.budget ?? null),
-    inFlight: new InFlightLimit(options.concurrent ?? 8),
+    inFlight: new InFlightLimit(options.concurrent ?? 4),
     now: clock.now,
     logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
   };
