@@ -35,9 +35,15 @@ export interface TestApp {
  * `auth` adds to (or overrides) the verifier's settings, e.g. a `jwksUrl` next to the HS256 secret.
  */
 export async function createTestApp(
-  options: { allowedOrigins?: string[]; auth?: Partial<AuthConfig>; budget?: BudgetPolicy } = {},
+  options: {
+    allowedOrigins?: string[];
+    auth?: Partial<AuthConfig>;
+    budget?: BudgetPolicy;
+    /** The pool's size on PostgreSQL (DB_POOL_MAX); 1 puts every request on the same connection. */
+    maxConnections?: number;
+  } = {},
 ): Promise<TestApp> {
-  const database = await createTestDatabase();
+  const database = await createTestDatabase({ maxConnections: options.maxConnections });
   const secret = randomBytes(32).toString('base64url');
   let now = new Date(START);
   const clock = {
