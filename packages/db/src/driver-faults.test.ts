@@ -154,7 +154,9 @@ describe.skipIf(!serverUrl)('a statement failing mid-result leaves its connectio
       // A termination that landed after the last row: the statement succeeded, then its session died
       // under the next one, which is told so. That is right, and nothing of the result was left over.
       const diedAfterResult =
-        failure === 'terminate' && error === undefined && got === 'rejected: CONNECTION_CLOSED';
+        failure === 'terminate' &&
+        error === undefined &&
+        ['rejected: CONNECTION_CLOSED', 'rejected: ECONNRESET'].includes(String(got));
       if (got !== null && !diedAfterResult) wrong.push({ attempt, sent, got: summarize(got) });
       if (failure === 'timeout') {
         await database.db.execute(sql`select set_config('statement_timeout', '10000', false)`);
@@ -167,7 +169,7 @@ describe.skipIf(!serverUrl)('a statement failing mid-result leaves its connectio
   }
 
   test('a statement cancelled mid-result does not shift the rows of the next statement', async () => {
-    await tryFailures('cancel', (attempt) => Math.floor((attempt / TRIES) * ROWS));
+    await tryFailures('cancel', (attempt) => Math.floor((attempt / TRIES) * ROWS * 0.9));
   }, 120_000);
 
   test('a statement stopped by statement_timeout mid-result does not shift the rows of the next statement', async () => {
@@ -175,7 +177,7 @@ describe.skipIf(!serverUrl)('a statement failing mid-result leaves its connectio
   }, 120_000);
 
   test('after a backend terminated mid-result the next statement gets its own rows, not the old FATAL error', async () => {
-    await tryFailures('terminate', (attempt) => Math.floor((attempt / TRIES) * ROWS));
+    await tryFailures('terminate', (attempt) => Math.floor((attempt / TRIES) * ROWS * 0.9));
   }, 120_000);
 
   test('a statement failing on a row mid-result (division by zero) does not shift the rows of the next one', async () => {
