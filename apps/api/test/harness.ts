@@ -43,9 +43,11 @@ export async function createTestApp(
     /** Requests one user may run at once (default: the production default, 4). */
     concurrent?: number;
     publicUrl?: string;
+    /** The pool's size on PostgreSQL (DB_POOL_MAX); 1 puts every request on the same connection. */
+    maxConnections?: number;
   } = {},
 ): Promise<TestApp> {
-  const database = await createTestDatabase();
+  const database = await createTestDatabase({ maxConnections: options.maxConnections });
   const secret = randomBytes(32).toString('base64url');
   let now = new Date(START);
   const clock = {
