@@ -14,7 +14,7 @@ import {
 import { callEndpoint, endpointLabel, endpoints, type Endpoint } from './lib/endpoints.ts';
 import { recordFigures, Tally } from './lib/figures.ts';
 import { outcomeOf, statuses, trpcCall, type Reply, type Surface } from './lib/http.ts';
-import { alive, errorLogs, startApi, waitFor, type ApiProcess } from './lib/processes.ts';
+import { alive, errorLogs, startApi, waitFor, type ApiProcess, LIMITS_OFF } from './lib/processes.ts';
 import {
   claims,
   KeySetServer,
@@ -47,7 +47,8 @@ const extraProcesses: ApiProcess[] = [];
 const matrix = new Tally();
 const figures: Record<string, unknown> = {};
 
-const env = () => ({ SUPABASE_JWKS_URL: keySet.url, ALLOWED_ORIGINS: ALLOWED_ORIGIN });
+// The token matrix and the generated cookies are thousands of requests of a few users (LIMITS_OFF).
+const env = () => ({ SUPABASE_JWKS_URL: keySet.url, ALLOWED_ORIGINS: ALLOWED_ORIGIN, ...LIMITS_OFF });
 
 beforeAll(async () => {
   [es, rs, stranger] = await Promise.all([signingKey('ES256'), signingKey('RS256'), signingKey('ES256')]);

@@ -224,11 +224,18 @@ describe('syncs of different fans do not block each other', () => {
   // so one other fan's sync waited out the stuck one's 5 s lock timeout (patches/postgres@3.4.9.patch).
   test('while one fan’s sync waits on a lock, 20 other fans sync at once on both processes, none refused or slowed', async () => {
     const fanIds = Array.from({ length: 21 }, (_, i) => String(800_000 + i));
-    const account = await seedAccount(db.admin, { fanIds });
-    const token = await tokenFor(account.users.chatter);
+    // A chatter per fan, as a team works: each user's own limits (4 requests at once) stay on.
+    const account = await seedAccount(db.admin, {
+      fanIds,
+      extra: Object.fromEntries(fanIds.map((_, i) => [`chatter${i}`, 'chatter' as const])),
+    });
+    const tokens = await Promise.all(fanIds.map((_, i) => tokenFor(account.users[`chatter${i}`]!)));
     const [stuckFan, ...others] = fanIds;
+    const tokenOf = (i: number) => tokens[i + 1]!;
     // Warm both processes' connections, so that timings are those of running servers.
-    await Promise.all(others.map((fanId, i) => send(apis[i % 2]!, 'rest', token, { fanId, force: true })));
+    await Promise.all(
+      others.map((fanId, i) => send(apis[i % 2]!, 'rest', tokenOf(i), { fanId, force: true })),
+    );
 
     // Someone holds the stuck fan's row: its sync waits for it (its first statement locks the fan row).
     const lock = await holdLock(
@@ -248,7 +255,7 @@ describe('syncs of different fans do not block each other', () => {
         },
       ],
     });
-    const stuck = send(apis[0]!, 'rest', token, body(stuckFan!));
+    const stuck = send(apis[0]!, 'rest', tokens[0]!, body(stuckFan!));
     await waitFor(
       'the stuck sync to wait on the row lock',
       async () => (await apiBackends(db.admin)).some((backend) => backend.waiting),
@@ -257,7 +264,7 @@ describe('syncs of different fans do not block each other', () => {
 
     const started = Date.now();
     const replies = await Promise.all(
-      others.map((fanId, i) => send(apis[i % 2]!, i % 2 ? 'trpc' : 'rest', token, body(fanId))),
+      others.map((fanId, i) => send(apis[i % 2]!, i % 2 ? 'trpc' : 'rest', tokenOf(i), body(fanId))),
     );
     const othersMs = Date.now() - started;
     const stillWaiting = (await apiBackends(db.admin)).some((backend) => backend.waiting);
@@ -277,13 +284,17 @@ describe('syncs of different fans do not block each other', () => {
     };
   }, 60_000);
 
-  test('50 simultaneous syncs of 50 different fans are all applied, none refused', async () => {
+  test('50 simultaneous syncs of 50 different fans by 50 chatters are all applied, none refused', async () => {
     const fanIds = Array.from({ length: 50 }, (_, i) => String(900_000 + i));
-    const account = await seedAccount(db.admin, { fanIds });
-    const token = await tokenFor(account.users.owner);
+    // A chatter per fan: each user's own limits (4 requests at once) stay on.
+    const account = await seedAccount(db.admin, {
+      fanIds,
+      extra: Object.fromEntries(fanIds.map((_, i) => [`chatter${i}`, 'chatter' as const])),
+    });
+    const tokens = await Promise.all(fanIds.map((_, i) => tokenFor(account.users[`chatter${i}`]!)));
     const replies = await Promise.all(
       fanIds.map((fanId, i) =>
-        send(apis[i % 2]!, i % 2 ? 'trpc' : 'rest', token, {
+        send(apis[i % 2]!, i % 2 ? 'trpc' : 'rest', tokens[i]!, {
           fanId,
           clientId: randomUUID(),
           mutations: [

@@ -19,7 +19,7 @@ import {
 import { callEndpoint, endpoints } from './lib/endpoints.ts';
 import { latencySummary, recordFigures, Tally } from './lib/figures.ts';
 import { dataOf, outcomeOf, statuses, type Reply } from './lib/http.ts';
-import { alive, errorLogs, startApi, waitFor, type ApiProcess } from './lib/processes.ts';
+import { alive, errorLogs, startApi, waitFor, type ApiProcess, LIMITS_OFF } from './lib/processes.ts';
 import { isNetworkError, SyncClient, type Exchange } from './lib/sync-client.ts';
 import { ThrowawayPostgres } from './lib/throwaway-postgres.ts';
 import { tokenFor } from './lib/tokens.ts';
@@ -46,8 +46,9 @@ let rowsLost = 0;
 const sync = endpoints.find((endpoint) => endpoint.procedure === 'notes.sync')!;
 const updateNote = endpoints.find((endpoint) => endpoint.procedure === 'notes.update')!;
 
+/** A process for a fault: several clients through one user's token under load (LIMITS_OFF). */
 async function api(name: string, databaseUrl: string, env: Record<string, string> = {}): Promise<ApiProcess> {
-  const started = await startApi(name, databaseUrl, env);
+  const started = await startApi(name, databaseUrl, { ...LIMITS_OFF, ...env });
   processes.push(started);
   return started;
 }

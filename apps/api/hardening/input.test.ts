@@ -24,7 +24,7 @@ import {
 import { callEndpoint, endpointLabel, endpoints, type Endpoint } from './lib/endpoints.ts';
 import { recordFigures, Tally } from './lib/figures.ts';
 import { outcomeOf, statuses, type Outcome, type Reply, type Surface } from './lib/http.ts';
-import { alive, errorLogs, startApi, type ApiProcess } from './lib/processes.ts';
+import { alive, errorLogs, startApi, type ApiProcess, LIMITS_OFF } from './lib/processes.ts';
 import { tokenFor } from './lib/tokens.ts';
 
 // Input: generated request bodies on every REST path and tRPC procedure of one real API process. Valid
@@ -40,7 +40,12 @@ const figures: Record<string, Record<string, unknown>> = {};
 beforeAll(async () => {
   db = await createHardeningDatabase();
   // No throttle: every sync with a valid body does a full sync, so valid bodies reach the writes.
-  api = await startApi('input', db.url, { SYNC_MIN_INTERVAL_MS: '0', SYNC_FORCE_FLOOR_MS: '0' });
+  // Generated input: thousands of requests through a few tokens (LIMITS_OFF).
+  api = await startApi('input', db.url, {
+    SYNC_MIN_INTERVAL_MS: '0',
+    SYNC_FORCE_FLOOR_MS: '0',
+    ...LIMITS_OFF,
+  });
 }, 90_000);
 
 afterAll(async () => {

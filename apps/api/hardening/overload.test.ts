@@ -14,7 +14,7 @@ import {
 import { callEndpoint, endpoints } from './lib/endpoints.ts';
 import { latencySummary, recordFigures, Tally } from './lib/figures.ts';
 import { outcomeOf, send, statuses, type Reply } from './lib/http.ts';
-import { alive, errorLogs, rssKiB, startApi, waitFor, type ApiProcess } from './lib/processes.ts';
+import { alive, errorLogs, LIMITS_OFF, rssKiB, startApi, waitFor, type ApiProcess } from './lib/processes.ts';
 import { tokenFor } from './lib/tokens.ts';
 
 // Overload: the per-user request budget (429 with Retry-After, other users unaffected) of a real
@@ -48,7 +48,12 @@ const members = endpoints.find((endpoint) => endpoint.procedure === 'accounts.me
 
 describe('the per-user request budget', () => {
   test('a burst over the budget is 429 with Retry-After on both surfaces, others are served, and it is allowed again after Retry-After', async () => {
-    const api = await startApi('budget', db.url, { RATE_LIMIT_PER_MINUTE: '60', RATE_LIMIT_BURST: '20' });
+    // The budget alone: its 200 requests at once would otherwise meet the limit of 4 at once first.
+    const api = await startApi('budget', db.url, {
+      RATE_LIMIT_PER_MINUTE: '60',
+      RATE_LIMIT_BURST: '20',
+      RATE_LIMIT_CONCURRENT: '0',
+    });
     processes.push(api);
     const account = await seedAccount(db.admin);
     const greedy = await tokenFor(account.users.chatter);
@@ -104,7 +109,9 @@ describe('the database pool under a flood', () => {
   test('600 simultaneous requests of 30 users on a 4-connection pool: the process never opens more than 4 connections, answers every request without a 5xx, and stays responsive', async () => {
     const POOL = 4;
     // Its connections carry their own name, so that they are counted apart from other processes'.
+    // 20 requests at once per user, on purpose (LIMITS_OFF): the pool is what is flooded.
     const api = await startApi('pool', `${db.url}?application_name=fannotes-api-pool`, {
+      ...LIMITS_OFF,
       DB_POOL_MAX: String(POOL),
       SYNC_MIN_INTERVAL_MS: '0',
       SYNC_FORCE_FLOOR_MS: '0',

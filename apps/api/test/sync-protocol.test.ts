@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { MAX_SYNC_PAGE_BYTES, type Mutation } from '@fannotes/contract';
-import { fans, notes } from '@fannotes/db';
+import { fans, memberships, notes, syncClients } from '@fannotes/db';
 import { and, eq, sql } from 'drizzle-orm';
-import { afterAll, beforeAll, expect, test } from 'vitest';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { toApiError } from '../src/errors.ts';
 import { createTestApp, seedAccount, type TestApp } from './harness.ts';
 
 // The protocol fields of notes.sync: exactly-once mutations, conflicts, deltas, OnlyFans snapshots.
@@ -452,4 +453,118 @@ test('a delta of more than 5,000 deletions is cut at 5,000 notes', async () => {
   const second = (await chatter.notes.sync({ fanId, cursor: first.cursor })).data;
   expect(second).toMatchObject({ more: false });
   expect(new Set([...first.deletedNoteIds, ...second.deletedNoteIds]).size).toBe(5_100);
+});
+
+describe('a push refused for its fan never wedges the client (issue 14.1)', () => {
+  /** The refusal a caller gets, with what it recorded. */
+  async function refusedPush(
+    userId: string,
+    input: Parameters<Awaited<ReturnType<typeof app.caller>>['notes']['sync']>[0],
+  ) {
+    const caller = await app.caller(userId);
+    const error = await caller.notes.sync(input).then(
+      () => {
+        throw new Error('expected a refusal');
+      },
+      (thrown: unknown) => toApiError(thrown),
+    );
+    return error;
+  }
+
+  test("regression: a viewer's refused push held back the client's edits of every other fan; now its ids are recorded as refused and the others flow", async () => {
+    const writable = await newFan();
+    // The chatter is a viewer on another account holding `readOnly`'s twin.
+    const other = await seedAccount(app, '777001');
+    await app.database.db.insert(memberships).values({
+      accountId: other.account.id,
+      userId: seeded.users.chatter,
+      role: 'viewer',
+      createdAt: app.clock.now(),
+      updatedAt: app.clock.now(),
+    });
+    const clientId = randomUUID();
+    const refused = await refusedPush(seeded.users.chatter, {
+      fanId: '777001',
+      clientId,
+      mutations: [
+        upsert(1, `note_${randomUUID()}`, 'not allowed'),
+        upsert(2, `note_${randomUUID()}`, 'nor this'),
+      ],
+    });
+    expect(refused).toMatchObject({
+      apiCode: 'permission_denied',
+      httpStatus: 403,
+      details: { lastMutationId: 2, refusedMutationIds: [1, 2] },
+    });
+    // The next ids, for a fan the chatter may write to, are applied: no gap, no wait.
+    const chatter = await app.caller(seeded.users.chatter);
+    const next = (
+      await chatter.notes.sync({
+        fanId: writable,
+        clientId,
+        mutations: [upsert(3, `note_${randomUUID()}`, 'fine')],
+      })
+    ).data;
+    expect(next).toMatchObject({ lastMutationId: 3, results: [{ id: 3, status: 'applied' }] });
+    // Sending the refused request again refuses nothing new: its ids are already processed.
+    const again = await refusedPush(seeded.users.chatter, {
+      fanId: '777001',
+      clientId,
+      mutations: [upsert(1, `note_${randomUUID()}`, 'not allowed')],
+    });
+    expect(again.details).toMatchObject({ lastMutationId: 3, refusedMutationIds: [] });
+    // Nothing was written to the fan it was refused on.
+    const [row] = await app.database.db.select().from(fans).where(eq(fans.id, other.fan.id));
+    expect(row!.version).toBe(other.fan.version);
+  });
+
+  test('an unknown fan and a fan of a foreign account refuse a push alike, both recorded', async () => {
+    // 777002 is a fan of an account the chatter is not a member of; 777099 is nobody's.
+    await seedAccount(app, '777002');
+    const answers = [];
+    for (const fanId of ['777002', '777099']) {
+      const error = await refusedPush(seeded.users.chatter, {
+        fanId,
+        clientId: randomUUID(),
+        mutations: [upsert(1, `note_${randomUUID()}`, 'x')],
+      });
+      answers.push({ code: error.apiCode, message: error.message, details: error.details });
+    }
+    expect(answers[0]).toEqual(answers[1]);
+    expect(answers[0]).toMatchObject({
+      code: 'resource_not_found',
+      details: { lastMutationId: 1, refusedMutationIds: [1] },
+    });
+  });
+
+  test("another user's client id is refused as such, and nothing is recorded for it", async () => {
+    const clientId = randomUUID();
+    const owner = await app.caller(seeded.users.owner);
+    await owner.notes.sync({
+      fanId: await newFan(),
+      clientId,
+      mutations: [upsert(1, `note_${randomUUID()}`, 'mine')],
+    });
+    const error = await refusedPush(seeded.users.viewer, {
+      fanId: '899',
+      clientId,
+      mutations: [upsert(2, `note_${randomUUID()}`, 'x')],
+    });
+    expect(error).toMatchObject({
+      apiCode: 'permission_denied',
+      message: 'This clientId belongs to another user.',
+    });
+    expect(error.details).toBeUndefined();
+    const [client] = await app.database.db
+      .select()
+      .from(syncClients)
+      .where(eq(syncClients.clientId, clientId));
+    expect(client!.lastMutationId).toBe(1);
+  });
+
+  test('a refusal without a client id is the plain documented error', async () => {
+    const error = await refusedPush(seeded.users.chatter, { fanId: '777099', onlyFansNotes: [] });
+    expect(error).toMatchObject({ apiCode: 'resource_not_found', message: 'Fan not found.' });
+    expect(error.details).toBeUndefined();
+  });
 });

@@ -188,10 +188,14 @@ export async function seedNote(
 
 /**
  * Every row that belongs to an account, as text: the account, its memberships, fans, notes and
- * the sync clients of its members. Two equal snapshots mean nothing of the
+ * the sync clients of its members (but `exceptUser`'s). Two equal snapshots mean nothing of the
  * account changed, byte for byte.
  */
-export async function accountSnapshot(db: Database, accountId: string): Promise<string> {
+export async function accountSnapshot(
+  db: Database,
+  accountId: string,
+  exceptUser: string | null = null,
+): Promise<string> {
   const [row] = await rows<{ snapshot: string }>(
     db,
     sql`select concat_ws(E'\n',
@@ -200,7 +204,8 @@ export async function accountSnapshot(db: Database, accountId: string): Promise<
           (select coalesce(string_agg(t::text, E'\n' order by t::text), '') from fans t where t.account_id = ${accountId}),
           (select coalesce(string_agg(t::text, E'\n' order by t::text), '') from notes t where t.account_id = ${accountId}),
           (select coalesce(string_agg(t::text, E'\n' order by t::text), '') from sync_clients t
-             where t.user_id in (select user_id from memberships where account_id = ${accountId}))
+             where t.user_id in (select user_id from memberships where account_id = ${accountId})
+               and t.user_id is distinct from ${exceptUser}::uuid)
         ) as snapshot`,
   );
   return row!.snapshot;

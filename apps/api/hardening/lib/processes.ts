@@ -6,8 +6,10 @@ export { waitFor, type ApiProcess };
 
 /**
  * A real API process in production mode (`node --import tsx src/main.ts`, as test/spawn-api.ts
- * starts it) on `databaseUrl`, with Supabase settings of the suite's made-up project. The per-user
- * request budget is off unless a test turns it on: the suite sends far more than one user would.
+ * starts it) on `databaseUrl`, with Supabase settings of the suite's made-up project, and every other
+ * setting at its production default (the per-user request budget and concurrency limit included):
+ * what users get is what is attacked. A test that plays many users through one, on purpose, turns
+ * the limits off in `env` and says why.
  */
 export function startApi(
   name: string,
@@ -20,10 +22,17 @@ export function startApi(
     SUPABASE_URL,
     SUPABASE_JWT_SECRET: JWT_SECRET,
     LOG_LEVEL: 'info',
-    RATE_LIMIT_PER_MINUTE: '0',
     ...env,
   });
 }
+
+/**
+ * The per-user limits off (the request budget and requests at once), for a test that sends far more
+ * per user than any user could be allowed, on purpose: thousands of generated requests through one
+ * token, a flood of 20 requests at once per user, faults under load. What such a test shows is not
+ * about those limits; overload.test.ts and soak.test.ts show the limits themselves.
+ */
+export const LIMITS_OFF = { RATE_LIMIT_PER_MINUTE: '0', RATE_LIMIT_CONCURRENT: '0' } as const;
 
 /** A process's resident memory (VmRSS), in KiB. */
 export function rssKiB(pid: number): number {

@@ -6,7 +6,13 @@ import {
   type SyncNotesInput,
 } from '@fannotes/contract';
 import { syncClients, type Database, type Transaction } from '@fannotes/db';
-import { afterFullSync, decodeCursorPosition, planSync, type CursorPosition } from '@fannotes/sync-core';
+import {
+  afterFullSync,
+  decodeCursorPosition,
+  planSync,
+  sequenceMutations,
+  type CursorPosition,
+} from '@fannotes/sync-core';
 import { eq } from 'drizzle-orm';
 import type { z } from 'zod';
 import type { AuthedContext } from '../context.ts';
@@ -38,7 +44,14 @@ export async function syncNotes(ctx: AuthedContext, input: Input): Promise<SyncN
   const now = ctx.deps.now();
   const since = input.cursor === undefined ? null : decodeCursorPosition(input.cursor);
   const hasChanges = (input.mutations ?? []).length > 0 || input.onlyFansNotes !== undefined;
-  if (hasChanges) return ctx.deps.db.transaction((tx) => push(ctx, tx, input, now, since));
+  if (hasChanges) {
+    try {
+      return await ctx.deps.db.transaction((tx) => push(ctx, tx, input, now, since));
+    } catch (error) {
+      if (error instanceof FanRefused) throw await refusal(ctx, input, now, error.error);
+      throw error;
+    }
+  }
 
   const { fan } = await resolveFan(ctx.deps.db, ctx.user.userId, input);
   const plan = planFor(ctx, fan, input, now, false);
@@ -153,10 +166,14 @@ async function push(
     input.clientId === undefined ? undefined : { clientId: input.clientId, now },
     (fanRowId) => scopeCondition(scope, fanRowId),
   );
-  requireRight(pickResolvedFan(locked.rows).role, 'write');
+  try {
+    requireRight(pickResolvedFan(locked.rows).role, 'write');
+  } catch (error) {
+    throw new FanRefused(error as ApiError);
+  }
   if (!locked.leased) throw syncInProgress();
   // The fan was deleted (its account closed) between finding it and locking it.
-  if (!locked.fan) throw fanNotFound();
+  if (!locked.fan) throw new FanRefused(fanNotFound());
   const plan = planFor(ctx, locked.fan, input, now, true);
   const client = locked.client === null ? await loadClient(tx, input.clientId!) : locked.client;
   if (client && client.userId !== userId) throw foreignClient();
@@ -296,4 +313,65 @@ function snapshotDigest(snapshot: readonly { onlyFansNoteId: string; content: st
   return createHash('sha256')
     .update(JSON.stringify(snapshot.map((note) => [note.onlyFansNoteId, note.content])))
     .digest('base64url');
+}
+
+/**
+ * A push refused for its fan, whatever it carries: the caller cannot write to it (a viewer), it is
+ * not theirs or no longer exists (404), or it is ambiguous (400). Retrying cannot help, so the
+ * client's mutations must not wait for it (DESIGN.md: a client never wedges).
+ */
+class FanRefused extends Error {
+  constructor(readonly error: ApiError) {
+    super(error.message);
+  }
+}
+
+/**
+ * The answer to a push refused for its fan. Its mutations are recorded as processed for the client (a
+ * transaction of its own: the push's rolled back), exactly as rejected mutations are: mutation ids are
+ * one sequence per client across all fans, so otherwise the client's edits of every other fan would
+ * wait behind these for ever. The refusal says which ids it refused (`refusedMutationIds`) and the
+ * client's `lastMutationId`, so the client takes them out of its outbox and shows them to their author
+ * as not saved; the code and message are those of the refusal itself, and nothing in it is about
+ * the fan beyond what the refusal already says (its own ids are the client's).
+ */
+async function refusal(ctx: AuthedContext, input: Input, now: Date, error: ApiError): Promise<ApiError> {
+  const mutations = input.mutations ?? [];
+  if (input.clientId === undefined || mutations.length === 0) return error;
+  const clientId = input.clientId;
+  const recorded = await ctx.deps.db.transaction(async (tx) => {
+    const [client] = await tx
+      .select()
+      .from(syncClients)
+      .where(eq(syncClients.clientId, clientId))
+      .for('update');
+    if (client && client.userId !== ctx.user.userId) return null;
+    const last = client?.lastMutationId ?? 0;
+    const sequenced = sequenceMutations(last, mutations);
+    const refused = sequenced.toProcess.flatMap((step) =>
+      step.action === 'apply' ? [step.mutation.id] : [],
+    );
+    if (refused.length > 0) {
+      await tx
+        .insert(syncClients)
+        .values({
+          clientId,
+          userId: ctx.user.userId,
+          lastMutationId: sequenced.lastMutationId,
+          createdAt: now,
+          updatedAt: now,
+        })
+        .onConflictDoUpdate({
+          target: syncClients.clientId,
+          set: { lastMutationId: sequenced.lastMutationId, updatedAt: now },
+        });
+    }
+    return { lastMutationId: sequenced.lastMutationId, refusedMutationIds: refused };
+  });
+  // Another user's client id: nothing was recorded, and the refusal is about that first.
+  if (!recorded) return foreignClient();
+  return new ApiError(error.apiCode, error.message, {
+    details: { ...error.details, ...recorded },
+    ...(error.httpStatus === 413 || error.httpStatus === 415 ? { status: error.httpStatus } : {}),
+  });
 }
