@@ -375,6 +375,11 @@ export function answerClientError(error: Error & { code?: string }, socket: Dupl
     `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\nContent-Type: application/json\r\n` +
       `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
   );
+  // The client may still be sending (a 1 MB URL): closing with bytes unread makes the kernel answer
+  // with a reset, which can destroy the answer before the client reads it. So the rest is read and
+  // dropped until the client closes, for a second at most.
+  socket.resume();
+  setTimeout(() => socket.destroy(), 1_000).unref();
 }
 
 /** CORS for the configured web origins only; returns whether the request came from one of them. */

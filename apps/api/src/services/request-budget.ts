@@ -55,6 +55,8 @@ export function postgresBudgetStore(db: Database, policy: BudgetPolicy): BudgetS
 interface Holding {
   /** Tokens taken from the shared bucket and not spent yet. */
   tokens: number;
+  /** Requests waiting for a token: a take asks for at least as many. */
+  waiting: number;
   /** When one was last spent (ms, the budgets' clock). */
   usedAt: number;
   /** The take in flight, if any. */
@@ -92,16 +94,21 @@ export class RequestBudgets {
     if (!this.options.store) return this.takeLocal(userId, now);
     let holding = this.holdings.get(userId);
     if (!holding) {
-      holding = { tokens: 0, usedAt: now, taking: null, retryAfterMs: 1_000 };
+      holding = { tokens: 0, waiting: 0, usedAt: now, taking: null, retryAfterMs: 1_000 };
       this.holdings.set(userId, holding);
       if (this.holdings.size > MAX_TRACKED) void this.settle(now, true);
     }
-    // Two rounds: a take that got tokens may have been shared out among requests that waited on it.
-    for (let round = 0; round < 2 && holding.tokens < 1; round++) {
-      await (holding.taking ?? this.takeChunk(userId, holding, now));
-      if (holding.tokens < 1 && holding.retryAfterMs > 0) break;
+    // Until this request has a token or the bucket is empty: every take either hands out tokens (which
+    // the requests waiting on it share) or none, and the bucket holds finitely many.
+    holding.waiting++;
+    try {
+      while (holding.tokens < 1) {
+        await (holding.taking ?? this.takeChunk(userId, holding, now));
+        if (holding.tokens < 1 && holding.retryAfterMs > 0) throw overBudget(holding.retryAfterMs);
+      }
+    } finally {
+      holding.waiting--;
     }
-    if (holding.tokens < 1) throw overBudget(holding.retryAfterMs);
     holding.tokens -= 1;
     holding.usedAt = now;
     // Take the next chunk before this one runs out, off the path of the requests that follow.
@@ -135,7 +142,7 @@ export class RequestBudgets {
 
   private takeChunk(userId: string, holding: Holding, now: number): Promise<void> {
     holding.taking = this.options
-      .store!.take(userId, this.chunk, now)
+      .store!.take(userId, Math.min(this.policy!.capacity, Math.max(this.chunk, holding.waiting)), now)
       .then(({ granted, left }) => {
         holding.tokens += granted;
         holding.retryAfterMs =
