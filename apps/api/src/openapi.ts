@@ -10,7 +10,9 @@ export function createOpenApiDocument(baseUrl: string): OpenAPIObject {
     description:
       'Notes about OnlyFans fans, shared by a creator team and kept in sync with OnlyFans. ' +
       'Authenticate with a Supabase access token: `Authorization: Bearer <token>`. Every error is ' +
-      '`{ "status": "error", "error": { "code", "message", "details"? } }`.',
+      '`{ "status": "error", "error": { "code", "message", "details"? } }`. An optional request field ' +
+      "may be sent as `null`, which means the same as leaving it out; only a note's `color` gives " +
+      '`null` a meaning of its own: it clears the colour.',
     baseUrl,
     docsUrl: '/docs',
     tags: ['notes', 'accounts', 'fans'],

@@ -279,12 +279,6 @@ const restCases: Case[] = [
     field: 'isPinned',
   },
   {
-    name: 'update-note with baseVersion null',
-    path: '/update-note',
-    body: note('x', { baseVersion: null }),
-    field: 'baseVersion',
-  },
-  {
     name: 'update-note with baseVersion as "1"',
     path: '/update-note',
     body: note('x', { baseVersion: '1' }),
@@ -987,14 +981,20 @@ describe('regression: the REST adapter coerced body fields to the expected type'
     expect(notes.find((n) => n.id === noteId)).toMatchObject({ content: 'Likes cats.', isPinned: false });
   });
 
-  test('baseVersion null is refused rather than read as 0 (which would make a conflict copy)', async () => {
+  test('baseVersion null is read as left out (an edit of the note as it is now), never as 0 (which would make a conflict copy)', async () => {
     const before = await rowCounts(app);
-    expectRestError(
-      await send('POST', '/api/v2/update-note', note('edited', { noteId, baseVersion: null })),
-      400,
-      'validation_error',
+    const reply = await send(
+      'POST',
+      '/api/v2/update-note',
+      note('Edited with a null base.', { noteId, baseVersion: null }),
     );
-    expect(await rowCounts(app)).toEqual(before);
+    expect(reply.status).toBe(200);
+    expect((reply.json as { data: Note }).data).toMatchObject({
+      id: noteId,
+      content: 'Edited with a null base.',
+      conflictOf: null,
+    });
+    expect(await rowCounts(app)).toEqual({ ...before, fan_versions: before.fan_versions! + 1 });
   });
 
   test('real booleans and numbers still work over REST', async () => {

@@ -4,6 +4,7 @@ export * from './errors.ts';
 export * from './fans.ts';
 export * from './ids.ts';
 export * from './notes.ts';
+export * from './optional.ts';
 export * from './protocol-version.ts';
 export * from './sync.ts';
 export * from './text.ts';

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { AccountId, FanId, NoteId, Timestamp } from './ids.ts';
+import { optional } from './optional.ts';
 import { userText } from './text.ts';
 
 /** Longest note content, in characters after trimming. */
@@ -65,21 +66,24 @@ export type Note = z.infer<typeof Note>;
 /** POST /api/v2/update-note: create a CRM note, or update one when `noteId` is given. */
 export const UpdateNoteInput = z.strictObject({
   fanId: FanId,
-  accountId: AccountId.optional(),
-  noteId: NoteId.optional(),
+  accountId: optional(AccountId),
+  noteId: optional(NoteId),
   /** The note's `version` this edit is based on; without it the edit applies to the current note. */
-  baseVersion: z.number().int().min(0).optional(),
+  baseVersion: optional(z.number().int().min(0)),
   content: NoteContent,
-  type: NoteType.optional(),
-  color: NoteColor.nullable().optional(),
-  isPinned: z.boolean().optional(),
+  type: optional(NoteType),
+  /** `null` clears the colour; left out, a new note has none and an edited one keeps its own. */
+  color: NoteColor.nullable()
+    .optional()
+    .meta({ description: 'A colour as #RRGGBB; `null` clears it, left out it stays as it is.' }),
+  isPinned: optional(z.boolean()),
 });
 export type UpdateNoteInput = z.input<typeof UpdateNoteInput>;
 
 /** POST /api/v2/update-of-note: upsert a note read from OnlyFans, keyed by its OnlyFans id. */
 export const UpdateOfNoteInput = z.strictObject({
   fanId: FanId,
-  accountId: AccountId.optional(),
+  accountId: optional(AccountId),
   onlyFansNoteId: OnlyFansNoteId,
   content: OnlyFansNoteContent,
 });
@@ -88,9 +92,9 @@ export type UpdateOfNoteInput = z.input<typeof UpdateOfNoteInput>;
 /** POST /api/v2/delete-note: delete a note (kept as a tombstone so deltas can report it). */
 export const DeleteNoteInput = z.strictObject({
   fanId: FanId,
-  accountId: AccountId.optional(),
+  accountId: optional(AccountId),
   noteId: NoteId,
-  baseVersion: z.number().int().min(0).optional(),
+  baseVersion: optional(z.number().int().min(0)),
 });
 export type DeleteNoteInput = z.input<typeof DeleteNoteInput>;
 

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { AccountId, FanId, NoteId, Timestamp, Uuid } from './ids.ts';
 import { Note, NoteColor, NoteContent, NoteType, OnlyFansNoteContent, OnlyFansNoteId } from './notes.ts';
+import { flag, optional } from './optional.ts';
 
 /** Most mutations one sync request may carry. */
 export const MAX_MUTATIONS_PER_SYNC = 100;
@@ -20,10 +21,13 @@ export const MAX_ONLYFANS_NOTES_PER_SYNC = 100;
  * when only pin, colour or type change on an existing note, so a restyle never races anyone's text.
  */
 export const NoteFields = z.strictObject({
-  content: NoteContent.optional(),
-  type: NoteType.optional(),
-  color: NoteColor.nullable().optional(),
-  isPinned: z.boolean().optional(),
+  content: optional(NoteContent),
+  type: optional(NoteType),
+  /** `null` clears the colour; left out, the colour stays. */
+  color: NoteColor.nullable()
+    .optional()
+    .meta({ description: 'A colour as #RRGGBB; `null` clears it, left out it stays as it is.' }),
+  isPinned: optional(z.boolean()),
 });
 export type NoteFields = z.input<typeof NoteFields>;
 
@@ -66,25 +70,20 @@ export const Cursor = z.string().min(1).max(200);
 export const SyncNotesInput = z
   .strictObject({
     fanId: FanId.meta({ description: 'The fan whose notes to synchronise (their OnlyFans user id).' }),
-    accountId: AccountId.optional().meta({
+    accountId: optional(AccountId).meta({
       description: 'The account the fan belongs to; needed only when several of your accounts have this fan.',
     }),
-    force: z
-      .boolean()
-      .default(false)
-      .meta({ description: 'Force a full synchronisation even if notes were recently synced.' }),
-    clientId: Uuid.optional().meta({ description: 'The UUID of one installed client (protocol).' }),
-    cursor: Cursor.optional().meta({ description: 'The cursor of the last response (protocol).' }),
-    mutations: z
-      .array(Mutation)
-      .max(MAX_MUTATIONS_PER_SYNC)
-      .optional()
-      .meta({ description: 'Changes made by this client, in order of their ids (protocol).' }),
-    onlyFansNotes: z
-      .array(OnlyFansNoteSnapshot)
-      .max(MAX_ONLYFANS_NOTES_PER_SYNC)
-      .optional()
-      .meta({ description: "The fan's notes as seen on OnlyFans right now (protocol)." }),
+    force: flag(false).meta({
+      description: 'Force a full synchronisation even if notes were recently synced.',
+    }),
+    clientId: optional(Uuid).meta({ description: 'The UUID of one installed client (protocol).' }),
+    cursor: optional(Cursor).meta({ description: 'The cursor of the last response (protocol).' }),
+    mutations: optional(z.array(Mutation).max(MAX_MUTATIONS_PER_SYNC)).meta({
+      description: 'Changes made by this client, in order of their ids (protocol).',
+    }),
+    onlyFansNotes: optional(z.array(OnlyFansNoteSnapshot).max(MAX_ONLYFANS_NOTES_PER_SYNC)).meta({
+      description: "The fan's notes as seen on OnlyFans right now (protocol).",
+    }),
   })
   .refine((input) => !input.mutations?.length || input.clientId !== undefined, {
     message: 'clientId is required with mutations',
