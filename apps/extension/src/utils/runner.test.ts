@@ -245,6 +245,20 @@ describe('the outbox', () => {
     expect(await t.outbox.entries()).toHaveLength(1);
   });
 
+  test('a push answered in pages is acknowledged from its own answer; the pages are reads without clientId', async () => {
+    const t = setup();
+    await t.enqueueUpsert(noteId(1), 'pushed');
+    // As the API answers: the push's page says what it processed, the reads after it say null.
+    t.answer(
+      { notes: [note(noteId(1))], cursor: 'v2.5.a', more: true, lastMutationId: 1 },
+      { reset: false, notes: [note(noteId(2))], cursor: 'v1.5', lastMutationId: null },
+    );
+    await t.runner.pump(true);
+    expect(t.calls[1]).toEqual({ fanId: FAN, cursor: 'v2.5.a', accountId: ACCOUNT });
+    expect(await t.outbox.entries()).toEqual([]);
+    expect(await t.status()).toEqual({ state: 'idle', message: null, retryAt: null });
+  });
+
   test('a rejected mutation is reported on the fan and still leaves the outbox', async () => {
     const t = setup();
     await t.enqueueUpsert(noteId(1), 'x');

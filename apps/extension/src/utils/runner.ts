@@ -208,6 +208,9 @@ export class SyncRunner {
     view = await updateView(this.deps.store, fanId, (latest) =>
       applySyncData(latest, answer, { notice: snapshot?.notice ?? null, forced: force, now: now() }),
     );
+    // What the push processed is in its own answer: the pages after it are reads without a clientId,
+    // whose lastMutationId is null (regression: acknowledging from the last page left the outbox full).
+    if (answer.lastMutationId !== null) await this.deps.outbox.acknowledge(answer.lastMutationId);
     // A delta longer than a page: read on from the new cursor (pulls only, no throttle: same sync).
     while (data.more) {
       try {
@@ -224,7 +227,6 @@ export class SyncRunner {
         applySyncData(latest, page, { notice: null, forced: false, now: now() }),
       );
     }
-    if (data.lastMutationId !== null) await this.deps.outbox.acknowledge(data.lastMutationId);
     return 'ok';
   }
 
