@@ -40,8 +40,10 @@ export function applySyncData(
   for (const note of data.notes) notes.set(note.id, note);
   for (const id of data.deletedNoteIds) notes.delete(id);
   const accountId = view.accountId ?? data.notes[0]?.accountId ?? null;
+  // Rejected mutations are the outbox's business now (its unsaved list); an older view's go.
+  const { rejected: _legacy, ...rest } = view;
   return {
-    ...view,
+    ...rest,
     accountId,
     notes: [...notes.values()],
     cursor: data.cursor,
@@ -49,8 +51,5 @@ export function applySyncData(
     sync: afterFullSync(view.sync, { now: sent.now, forced: sent.forced }),
     syncedAt: data.timestamp,
     error: null,
-    rejected: data.results.flatMap((result) =>
-      result.status === 'rejected' ? [{ noteId: result.noteId, reason: result.reason }] : [],
-    ),
   };
 }

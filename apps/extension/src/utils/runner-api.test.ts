@@ -43,10 +43,13 @@ function extension(userId: string) {
   });
   const create = (fanId: string, content: string, noteId = `note_${randomUUID()}`) =>
     outbox.enqueue(userId, fanId, { op: 'upsert', noteId, baseVersion: 0, note: { content } }, 0);
+  const pin = (fanId: string, noteId: string) =>
+    outbox.enqueue(userId, fanId, { op: 'upsert', noteId, baseVersion: 0, note: { isPinned: true } }, 0);
   return {
     runner,
     outbox,
     create,
+    pin,
     status: async () => (await store.get<SyncStatus>(KEYS.status))!,
     view: async (fanId: string) => (await store.get<FanView>(viewKey(fanId)))!,
   };
@@ -55,11 +58,9 @@ function extension(userId: string) {
 /** An account owned by OWNER, with CHATTER as a chatter, and fans in it. */
 async function account(fanCount: number) {
   const owner = await app.caller(OWNER);
+  const onlyFansUserId = String(fanNumber++);
   const registered = (
-    await owner.accounts.register({
-      onlyFansUserId: String(fanNumber++),
-      username: `creator_${fanNumber}`,
-    })
+    await owner.accounts.register({ onlyFansUserId, username: `creator_${onlyFansUserId}` })
   ).data;
   await owner.accounts.addMember({ accountId: registered.id, userId: CHATTER, role: 'chatter' });
   const fanIds: string[] = [];
@@ -68,7 +69,7 @@ async function account(fanCount: number) {
     await owner.fans.upsert({ accountId: registered.id, fanId });
     fanIds.push(fanId);
   }
-  return { accountId: registered.id, fanIds };
+  return { accountId: registered.id, onlyFansUserId, fanIds };
 }
 
 /** The fan's live notes, as another client reads them. */
@@ -118,5 +119,82 @@ describe('the runner against the real API', () => {
     expect(view.notes).toHaveLength(251);
     expect(view.notes.map((n) => n.content)).toContain('Written by the chatter');
     expect((await serverNotes(fanId)).filter((n) => n.content === 'Written by the chatter')).toHaveLength(1);
+  }, 60_000);
+
+  test('a chatter made a viewer on one account: edits for the other fans arrive, the refused ones are kept as not saved', async () => {
+    const kept = await account(2);
+    const lowered = await account(1);
+    const refusedFan = lowered.fanIds[0]!;
+    const chatter = extension(CHATTER);
+    // Queued while offline, interleaved: the refused fan's edit is at the head of the outbox.
+    await chatter.create(refusedFan, 'Refused: birthday on 3 June');
+    await chatter.create(kept.fanIds[0]!, 'Saved: likes cats');
+    await chatter.create(refusedFan, 'Refused: asked for a discount');
+    await chatter.create(kept.fanIds[1]!, 'Saved: tips on Fridays');
+    const owner = await app.caller(OWNER);
+    await owner.accounts.addMember({ accountId: lowered.accountId, userId: CHATTER, role: 'viewer' });
+
+    await chatter.runner.pump(true);
+
+    expect((await serverNotes(kept.fanIds[0]!)).map((n) => n.content)).toEqual(['Saved: likes cats']);
+    expect((await serverNotes(kept.fanIds[1]!)).map((n) => n.content)).toEqual(['Saved: tips on Fridays']);
+    expect(await serverNotes(refusedFan)).toEqual([]);
+    expect(await chatter.outbox.entries()).toEqual([]);
+    const unsaved = await chatter.outbox.unsaved();
+    expect(
+      unsaved.map((u) => [
+        u.fanId,
+        u.mutation.op === 'upsert' ? u.mutation.note.content : null,
+        u.kind,
+        u.code,
+        u.reason,
+      ]),
+    ).toEqual([
+      [
+        refusedFan,
+        'Refused: birthday on 3 June',
+        'refused',
+        'permission_denied',
+        'The viewer role cannot write notes or register fans.',
+      ],
+      [
+        refusedFan,
+        'Refused: asked for a discount',
+        'refused',
+        'permission_denied',
+        'The viewer role cannot write notes or register fans.',
+      ],
+    ]);
+    expect(await chatter.status()).toEqual({ state: 'idle', message: null, retryAt: null });
+
+    // Made a chatter again, they try again: the same edits, with new ids, are saved.
+    await owner.accounts.addMember({ accountId: lowered.accountId, userId: CHATTER, role: 'chatter' });
+    for (const item of unsaved) await chatter.outbox.retry(CHATTER, item.mutation.id, 0);
+    await chatter.runner.pump(true);
+    expect((await serverNotes(refusedFan)).map((n) => n.content).sort()).toEqual([
+      'Refused: asked for a discount',
+      'Refused: birthday on 3 June',
+    ]);
+    expect(await chatter.outbox.unsaved()).toEqual([]);
+  }, 60_000);
+
+  test("regression: a fan new to the CRM is registered and its edits saved in order (the refusal's ids are spent)", async () => {
+    const { onlyFansUserId, fanIds } = await account(1);
+    await store.set({ [KEYS.creator]: { id: onlyFansUserId } });
+    const newFan = String(fanNumber++);
+    const noteId = `note_${randomUUID()}`;
+    const chatter = extension(CHATTER);
+    await chatter.create(newFan, 'About a fan new to the CRM', noteId);
+    await chatter.create(fanIds[0]!, 'About a known fan');
+    await chatter.pin(newFan, noteId);
+
+    await chatter.runner.pump(true);
+
+    expect(await chatter.outbox.entries()).toEqual([]);
+    expect(await chatter.outbox.unsaved()).toEqual([]);
+    expect(await serverNotes(newFan)).toMatchObject([
+      { id: noteId, content: 'About a fan new to the CRM', isPinned: true },
+    ]);
+    expect((await serverNotes(fanIds[0]!)).map((n) => n.content)).toEqual(['About a known fan']);
   }, 60_000);
 });
