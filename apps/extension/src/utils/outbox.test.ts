@@ -3,7 +3,7 @@ import { fakeBrowser } from 'wxt/testing';
 import { FAN, USER, noteId } from '../test/helpers.ts';
 import { validateMutation } from './edits.ts';
 import { KEYS, type OutboxEntry } from './model.ts';
-import { Outbox, nextBatch } from './outbox.ts';
+import { MAX_BATCH_BYTES, Outbox, nextBatch } from './outbox.ts';
 import { store } from './store.ts';
 
 const OTHER_USER = '22222222-2222-4222-8222-222222222222';
@@ -171,5 +171,19 @@ describe('nextBatch', () => {
   test('at most 100 mutations per request', () => {
     const many = Array.from({ length: 150 }, (_, i) => entry(i + 1, 'a'));
     expect(nextBatch(many)!.mutations).toHaveLength(100);
+  });
+
+  test('at most MAX_BATCH_BYTES of mutations per request, counted in UTF-8 (always the head)', () => {
+    // 5,000 two-byte characters: about 10 kB a mutation.
+    const long = (id: number): OutboxEntry => ({
+      fanId: 'a',
+      enqueuedAt: 0,
+      mutation: { id, ...upsert(id, 'é'.repeat(5_000)) },
+    });
+    const batch = nextBatch(Array.from({ length: 40 }, (_, i) => long(i + 1)))!.mutations;
+    expect(batch).toHaveLength(12);
+    const bytes = new TextEncoder().encode(JSON.stringify(batch)).length;
+    expect(bytes).toBeLessThanOrEqual(MAX_BATCH_BYTES);
+    expect(nextBatch([long(1)])!.mutations).toHaveLength(1);
   });
 });

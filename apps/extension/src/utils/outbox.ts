@@ -206,16 +206,29 @@ export class Outbox {
 }
 
 /**
+ * Most bytes of mutations (as JSON) one request carries. The API refuses a body over 256 KiB with 413,
+ * which nothing records: a batch over it would hold the outbox for ever. Half of it leaves room for
+ * the fan's OnlyFans note and the other fields; one mutation (5,000 characters) is far below it.
+ */
+export const MAX_BATCH_BYTES = 128 * 1024;
+
+const encoder = new TextEncoder();
+
+/**
  * What the next request may carry: the oldest entries, as long as they are about the same fan, at most
- * a request's worth. Mutation ids are one sequence per client across all fans and the server stops at a
- * gap, so the outbox drains strictly from its head, one fan's run at a time.
+ * a request's worth (100 mutations, MAX_BATCH_BYTES; always the head). Mutation ids are one sequence
+ * per client across all fans and the server stops at a gap, so the outbox drains strictly from its
+ * head, one fan's run at a time.
  */
 export function nextBatch(outbox: readonly OutboxEntry[]): { fanId: string; mutations: Mutation[] } | null {
   const head = outbox[0];
   if (!head) return null;
   const mutations: Mutation[] = [];
+  let bytes = 0;
   for (const entry of outbox) {
     if (entry.fanId !== head.fanId || mutations.length === MAX_MUTATIONS_PER_SYNC) break;
+    bytes += encoder.encode(JSON.stringify(entry.mutation)).length + 1;
+    if (mutations.length > 0 && bytes > MAX_BATCH_BYTES) break;
     mutations.push(entry.mutation);
   }
   return { fanId: head.fanId, mutations };

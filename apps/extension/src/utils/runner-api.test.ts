@@ -197,4 +197,15 @@ describe('the runner against the real API', () => {
     ]);
     expect((await serverNotes(fanIds[0]!)).map((n) => n.content)).toEqual(['About a known fan']);
   }, 60_000);
+
+  test('regression: forty long notes queued offline reach the API in requests under its body limit (413 wedged the outbox)', async () => {
+    const { fanIds } = await account(1);
+    const chatter = extension(CHATTER);
+    // 5,000 characters of two bytes each: 10 kB a note, 400 kB in all, the API takes 256 KiB a body.
+    for (let n = 0; n < 40; n++) await chatter.create(fanIds[0]!, `${n} ${'é'.repeat(4_990)}`);
+    await chatter.runner.pump(true);
+    expect(await chatter.outbox.entries()).toEqual([]);
+    expect(await chatter.status()).toEqual({ state: 'idle', message: null, retryAt: null });
+    expect(await serverNotes(fanIds[0]!)).toHaveLength(40);
+  }, 60_000);
 });
