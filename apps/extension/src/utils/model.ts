@@ -97,6 +97,11 @@ export interface FanView {
   notice: string | null;
   /** The `notice` the server last accepted as the OnlyFans snapshot; null when never sent. */
   sentNotice: string | null;
+  /**
+   * The `notice` the server refused to take from this user (a viewer may read, not write): not sent
+   * again, so that their syncs of the fan are plain reads. Absent in views stored before it existed.
+   */
+  refusedNotice?: string | null;
   /** Live notes, server state only (pending changes are in the outbox and overlaid by the panel). */
   notes: Note[];
   cursor: string | null;

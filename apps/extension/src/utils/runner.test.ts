@@ -404,6 +404,23 @@ describe('refusals (issue 14: one refused fan never blocks the others)', () => {
     expect(t.scheduled).toEqual([T0 + 750]);
   });
 
+  test("regression: a viewer's sync carrying OnlyFans' note is refused; the fan is read without it, and it is not sent again", async () => {
+    const t = setup();
+    await store.set({ [viewKey(FAN)]: { ...emptyView(FAN), notice: 'VIP' } });
+    t.answer(apiError(403, 'permission_denied'), { notes: [note(noteId(1))] }, {});
+    await t.runner.request(FAN);
+    expect(t.calls.map((c) => c.onlyFansNotes)).toEqual([
+      [{ onlyFansNoteId: FAN, content: 'VIP' }],
+      undefined,
+    ]);
+    expect(await t.view()).toMatchObject({ error: null, refusedNotice: 'VIP', sentNotice: null });
+    expect((await t.view()).notes).toHaveLength(1);
+    expect(await t.status()).toEqual({ state: 'idle', message: null, retryAt: null });
+    t.advance(defaultThrottlePolicy.minIntervalMs);
+    await t.runner.request(FAN);
+    expect(t.calls[2]!.onlyFansNotes).toBeUndefined();
+  });
+
   test('a registered fan refused again (a viewer on that account): the edits become unsaved, no loop', async () => {
     const t = setup();
     await store.set({ [KEYS.creator]: { id: '900001' } });

@@ -217,6 +217,13 @@ export class SyncRunner {
         }
         failure = { ...failure, kind: 'refused', code: registration.code, message: registration.message };
       }
+      if (snapshot && mutations.length === 0 && failure.code === 'permission_denied' && !refusal) {
+        // Only the OnlyFans note made this read a write, and this user may not write to the fan (a
+        // viewer): read without it, and do not offer that text again (regression: a viewer's panel
+        // of such a fan stayed on "Loading notes…" with an error).
+        await updateView(this.deps.store, fanId, (latest) => ({ ...latest, refusedNotice: snapshot.notice }));
+        return this.syncFan(api, client, fanId, mutations, force, registered);
+      }
       if (refusal) {
         // Recorded as processed by the server: out of the outbox, shown to the user as not saved.
         const refused = new Set(refusal.refusedMutationIds);
@@ -238,9 +245,15 @@ export class SyncRunner {
     }
 
     const answer = data;
-    view = await updateView(this.deps.store, fanId, (latest) =>
-      applySyncData(latest, answer, { notice: snapshot?.notice ?? null, forced: force, now: now() }),
-    );
+    view = await updateView(this.deps.store, fanId, (latest) => {
+      const next = applySyncData(latest, answer, {
+        notice: snapshot?.notice ?? null,
+        forced: force,
+        now: now(),
+      });
+      // A push went through: this user writes to the fan (again), so OnlyFans' note may be sent.
+      return mutations.length > 0 ? { ...next, refusedNotice: null } : next;
+    });
     // What the push processed is in its own answer: the pages after it are reads without a clientId,
     // whose lastMutationId is null (regression: acknowledging from the last page left the outbox full).
     if (answer.lastMutationId !== null) {
