@@ -338,10 +338,22 @@ describe('refusals (issue 14: one refused fan never blocks the others)', () => {
     expect((await t.outbox.unsaved()).map((u) => [u.fanId, u.code])).toEqual([
       ['300', 'validation_error'],
       // No creator known: the fan cannot be registered, and that is the reason given.
-      ['400', null],
+      ['400', 'resource_not_found'],
     ]);
     expect((await t.outbox.unsaved())[1]!.reason).toContain('creator account');
     expect(t.calls.at(-1)!.mutations!.map((m) => m.id)).toEqual([3]);
+  });
+
+  test('a view stored by an older version, with `rejected`, still loads, and the next answer drops it', async () => {
+    const t = setup();
+    await store.set({
+      [viewKey(FAN)]: { ...emptyView(FAN), rejected: [{ noteId: noteId(1), reason: 'note was deleted' }] },
+    });
+    expect((await t.view()).rejected).toHaveLength(1);
+    t.answer({ notes: [note(noteId(2))] });
+    await t.runner.request(FAN);
+    expect(await t.view()).not.toHaveProperty('rejected');
+    expect((await t.view()).notes).toHaveLength(1);
   });
 
   test('a refusal the server did not record (a foreign client id) keeps the outbox and stops there', async () => {

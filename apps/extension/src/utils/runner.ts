@@ -215,7 +215,8 @@ export class SyncRunner {
           const retried = batch?.fanId === fanId ? batch.mutations : refusal ? [] : mutations;
           return this.syncFan(api, client, fanId, retried, force, true);
         }
-        failure = { ...failure, kind: 'refused', code: registration.code, message: registration.message };
+        // Still a fan unknown to the API (its code), for the reason registration gives.
+        failure = { ...failure, kind: 'refused', message: registration.message };
       }
       if (snapshot && mutations.length === 0 && failure.code === 'permission_denied' && !refusal) {
         // Only the OnlyFans note made this read a write, and this user may not write to the fan (a

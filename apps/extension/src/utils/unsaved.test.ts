@@ -62,7 +62,8 @@ describe('summarizeUnsaved', () => {
 
 test.each([
   ['refused', 'permission_denied', 'The viewer role cannot write notes.', /read notes but not write them/],
-  ['refused', 'resource_not_found', 'Fan not found.', /not in any of your FanNotes accounts/],
+  ['refused', 'resource_not_found', 'Fan not found.', /not in any of your FanNotes accounts\. Ask an owner/],
+  ['refused', 'resource_not_found', 'Open your OnlyFans home page once.', /accounts\. Open your OnlyFans/],
   [
     'refused',
     'validation_error',

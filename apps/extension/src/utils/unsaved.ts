@@ -49,8 +49,11 @@ export function plainReason(item: Pick<UnsavedEdit, 'kind' | 'code' | 'reason'>)
   if (kind === 'refused') {
     if (code === 'permission_denied')
       return "Your role on this fan's account lets you read notes but not write them. Ask an owner or manager for write access, then try again.";
+    // The extension tried to add the fan first: the reason is then why that did not work.
     if (code === 'resource_not_found')
-      return 'This fan is not in any of your FanNotes accounts (any more). Ask an owner to add you or the fan, then try again.';
+      return `This fan is not in any of your FanNotes accounts. ${
+        reason === 'Fan not found.' ? 'Ask an owner to add you or the fan, then try again.' : reason
+      }`;
     if (code === 'validation_error' && reason.includes('several of your accounts'))
       return 'This fan is in several of your accounts, so FanNotes could not tell which one to save to.';
     return code === null ? reason : `The FanNotes API refused it: ${reason}`;
