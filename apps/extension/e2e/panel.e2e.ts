@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { CREATOR, MIA, SAM, onlyFansJson } from './fixtures/onlyfans.ts';
+import { CREATOR, LEO, MIA, SAM, onlyFansJson } from './fixtures/onlyfans.ts';
 import {
   devToken,
   freePort,
@@ -17,6 +17,7 @@ import {
 
 const OWNER = '0a0a0a0a-0000-4000-8000-000000000001';
 const TEAMMATE = '0b0b0b0b-0000-4000-8000-000000000002';
+const CHATTER = '0c0c0c0c-0000-4000-8000-000000000003';
 const fixtures = fileURLToPath(new URL('./fixtures/', import.meta.url));
 const screenshots = fileURLToPath(new URL('../docs/', import.meta.url));
 const CHAT = `https://onlyfans.com/my/chats/chat/${SAM.id}/`;
@@ -224,5 +225,123 @@ describe('the notes panel on onlyfans.com', () => {
     await status().filter({ hasText: 'Synced' }).waitFor({ timeout: 15_000 });
     expect(await page.locator(PANEL).getAttribute('data-theme')).toBe('dark');
     await page.screenshot({ path: join(screenshots, 'panel-dark.png') });
+  });
+});
+
+describe('a chatter made a viewer on one account while offline (issue 14)', () => {
+  const chatOf = (fan: { id: number }) => `https://onlyfans.com/my/chats/chat/${fan.id}/`;
+  const write = async (text: string) => {
+    await page.locator(`${PANEL} textarea[aria-label="New note"]`).fill(text);
+    await page.locator(`${PANEL} textarea[aria-label="New note"]`).press('Control+Enter');
+    await page.locator(`${PANEL} li.note[data-pending="true"]`, { hasText: text }).waitFor();
+  };
+  const unsaved = () => page.locator(`${PANEL} .unsaved`);
+  let secondAccount: string;
+
+  test("the other fans' notes arrive; the refused fan's note is shown as not saved, with the reason and a copy button", async () => {
+    // The owner runs two creator pages: Sam and Mia are fans of the first, Leo of the second, and a
+    // chatter works on both (through REST, as the CRM's web app would).
+    const second = await rest(api.url, ownerToken, 'POST', '/accounts', {
+      onlyFansUserId: '900002',
+      username: 'creator_two',
+    });
+    secondAccount = second.id;
+    for (const account of [accountId, secondAccount]) {
+      await rest(api.url, ownerToken, 'POST', `/accounts/${account}/members`, {
+        userId: CHATTER,
+        role: 'chatter',
+      });
+    }
+    await rest(api.url, ownerToken, 'POST', '/fans', { accountId, fanId: String(MIA.id) });
+    await rest(api.url, ownerToken, 'POST', '/fans', {
+      accountId: secondAccount,
+      fanId: String(LEO.id),
+      username: LEO.username,
+      name: LEO.name,
+    });
+    // The extension is signed in as the chatter now.
+    const chatterToken = await devToken(dataDir, CHATTER);
+    await browser.worker.evaluate(
+      async (settings) => {
+        await (globalThis as any).chrome.storage.local.set({ settings });
+      },
+      { apiUrl: api.url, appOrigin: '', devToken: chatterToken },
+    );
+    await page.goto(CHAT);
+    await note('Tips on Fridays').waitFor({ timeout: 20_000 });
+
+    // Offline, the chatter writes about three fans, Leo first: the head of the outbox.
+    await api.stop();
+    await page.goto(chatOf(LEO));
+    await page.locator(`${PANEL} h2`, { hasText: 'Leo' }).waitFor();
+    await write('Leo: wants a shout-out on his birthday, 2 March');
+    await page.goto(CHAT);
+    await write('Sam: back from holiday next week');
+    await page.goto(chatOf(MIA));
+    await page.locator(`${PANEL} h2`, { hasText: 'Mia' }).waitFor();
+    await write('Mia: prefers voice notes');
+    await status()
+      .filter({ hasText: /3 pending/ })
+      .waitFor({ timeout: 15_000 });
+
+    // Meanwhile the owner makes the chatter a viewer on Leo's account (an API the extension cannot
+    // reach), and then the API the extension knows comes back.
+    const elsewhere = await startApi(dataDir, await freePort());
+    await rest(elsewhere.url, ownerToken, 'POST', `/accounts/${secondAccount}/members`, {
+      userId: CHATTER,
+      role: 'viewer',
+    });
+    await elsewhere.stop();
+    api = await startApi(dataDir, port);
+    // The chatter presses refresh (a user action skips the backoff the outage built up).
+    await page.locator(`${PANEL} button[aria-label="Refresh notes"]`).click();
+
+    await expect
+      .poll(async () => (await restNotes(MIA.id)).map((n) => n.content), { timeout: 30_000 })
+      .toEqual(['Mia: prefers voice notes']);
+    expect(
+      (await restNotes(SAM.id)).filter((n) => n.content === 'Sam: back from holiday next week'),
+    ).toHaveLength(1);
+    expect(await restNotes(LEO.id)).toEqual([]);
+    await status().filter({ hasText: 'Synced' }).waitFor({ timeout: 15_000 });
+    // Mia's panel says another fan has a change that was not saved, with a link to him.
+    await unsaved().filter({ hasText: 'Changes for other fans: Leo (1)' }).waitFor();
+
+    await page.goto(chatOf(LEO));
+    const item = unsaved().locator('li.unsaved-item');
+    await item.waitFor();
+    expect(await unsaved().locator('h3').textContent()).toBe('Not saved (1)');
+    expect(await item.locator('.unsaved-text').textContent()).toBe(
+      'Leo: wants a shout-out on his birthday, 2 March',
+    );
+    expect(await item.locator('.unsaved-reason').textContent()).toContain('read notes but not write them');
+    expect(await item.locator('button').allTextContents()).toEqual(['Copy text', 'Try again', 'Dismiss']);
+    // The note is no longer shown as pending among Leo's notes: it is only in the list above.
+    expect(await note('Leo: wants a shout-out').count()).toBe(0);
+    // A viewer still reads Leo's notes (none yet), and nothing shows as an error.
+    await page
+      .locator(`${PANEL} .empty`, { hasText: 'No notes about this fan yet' })
+      .waitFor({ timeout: 15_000 });
+    await status().filter({ hasText: 'Synced' }).waitFor({ timeout: 15_000 });
+    expect(await page.locator(`${PANEL} .notice`).isHidden()).toBe(true);
+    await page.screenshot({ path: join(screenshots, 'panel-not-saved.png') });
+
+    await browser.context.grantPermissions(['clipboard-read', 'clipboard-write'], {
+      origin: 'https://onlyfans.com',
+    });
+    await item.locator('button', { hasText: 'Copy text' }).click();
+    await item.locator('.copied', { hasText: 'Copied' }).waitFor();
+    expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(
+      'Leo: wants a shout-out on his birthday, 2 March',
+    );
+  });
+
+  test('dismiss removes the not-saved note', async () => {
+    await unsaved().locator('button', { hasText: 'Dismiss' }).click();
+    await unsaved().waitFor({ state: 'hidden' });
+    const stored = await browser.worker.evaluate(
+      async () => (await (globalThis as any).chrome.storage.local.get('unsaved')).unsaved,
+    );
+    expect(stored).toEqual([]);
   });
 });

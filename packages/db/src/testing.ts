@@ -59,7 +59,8 @@ async function createPostgresTestDatabase(serverUrl: string, maxConnections = 10
 async function migratedSnapshot(): Promise<Blob> {
   const path = join(tmpdir(), `fannotes-pglite-${await migrationsHash()}.tar.gz`);
   try {
-    return new Blob([await readFile(path)]);
+    // A copy as a plain Uint8Array: a Buffer is not a BlobPart under the DOM lib (the extension's tests).
+    return new Blob([new Uint8Array(await readFile(path))]);
   } catch {
     const seed = await openPglite();
     const dump = await seed.pglite.dumpDataDir('gzip');

@@ -8,7 +8,14 @@ import {
   type Reply,
   type PanelRequest,
 } from '../utils/messages.ts';
-import { KEYS, viewKey, type FanView, type OutboxEntry, type SyncStatus } from '../utils/model.ts';
+import {
+  KEYS,
+  viewKey,
+  type FanView,
+  type OutboxEntry,
+  type SyncStatus,
+  type UnsavedEdit,
+} from '../utils/model.ts';
 import { createPanel } from './panel.ts';
 
 /**
@@ -37,6 +44,8 @@ export function startPanel(ctx: ContentScriptContext): void {
       send({ type: 'conflict-keep', fanId: fanId(), originalId, copyId, keep }),
     refresh: () => send({ type: 'refresh', fanId: fanId() }),
     openOptions: () => send({ type: 'open-options' }),
+    dismissUnsaved: (id) => send({ type: 'unsaved-dismiss', id }),
+    retryUnsaved: (id) => send({ type: 'unsaved-retry', id }),
   });
 
   let loads = 0;
@@ -44,13 +53,31 @@ export function startPanel(ctx: ContentScriptContext): void {
     const fan = tracker.current;
     if (!fan) return panel.render(null);
     const load = ++loads;
-    const items = await browser.storage.local.get([viewKey(fan.fanId), KEYS.outbox, KEYS.status]);
+    const items = await browser.storage.local.get([
+      viewKey(fan.fanId),
+      KEYS.outbox,
+      KEYS.status,
+      KEYS.unsaved,
+    ]);
+    const unsaved = (items[KEYS.unsaved] as UnsavedEdit[] | undefined) ?? [];
+    // Other fans with unsaved edits are named from their cached views, when there are any.
+    const others = [...new Set(unsaved.map((item) => item.fanId))].filter((id) => id !== fan.fanId);
+    const views = others.length > 0 ? await browser.storage.local.get(others.map(viewKey)) : {};
+    const fanNames = Object.fromEntries(
+      others.flatMap((id) => {
+        const other = views[viewKey(id)] as FanView | undefined;
+        const name = other?.name ?? (other?.username ? `@${other.username}` : null);
+        return name ? [[id, name]] : [];
+      }),
+    );
     if (load !== loads || tracker.current?.fanId !== fan.fanId) return;
     panel.render({
       fan: tracker.current,
       view: (items[viewKey(fan.fanId)] as FanView | undefined) ?? null,
       outbox: (items[KEYS.outbox] as OutboxEntry[] | undefined) ?? [],
       status: (items[KEYS.status] as SyncStatus | undefined) ?? null,
+      unsaved,
+      fanNames,
     });
   };
 
@@ -62,7 +89,8 @@ export function startPanel(ctx: ContentScriptContext): void {
   const onStorage = (changes: Record<string, unknown>, area: string) => {
     const fan = tracker.current;
     if (area !== 'local' || !fan) return;
-    if (viewKey(fan.fanId) in changes || KEYS.outbox in changes || KEYS.status in changes) void load();
+    if ([viewKey(fan.fanId), KEYS.outbox, KEYS.status, KEYS.unsaved].some((key) => key in changes))
+      void load();
   };
   browser.storage.onChanged.addListener(onStorage);
   ctx.onInvalidated(() => {

@@ -12,11 +12,13 @@ export const panelCss = `
   font: 13px/1.4 -apple-system, BlinkMacSystemFont, "Segoe UI", Roboto, Helvetica, Arial, sans-serif;
   --bg: #ffffff; --fg: #1b1b1f; --muted: #6b7280; --line: #e4e6eb; --card: #f7f8fa;
   --accent: #00aff0; --accent-fg: #ffffff; --danger: #d92d20; --focus: #0086c0;
+  --warn-bg: #fffaeb; --warn-line: #fedf89; --warn-fg: #93370d;
   color-scheme: light;
 }
 :host([data-theme="dark"]) {
   --bg: #1c1c20; --fg: #f2f2f4; --muted: #a0a3ab; --line: #34353b; --card: #26272c;
   --focus: #5fd0ff;
+  --warn-bg: #2a2214; --warn-line: #5c4a1e; --warn-fg: #fdb022;
   color-scheme: dark;
 }
 :host([hidden]) { display: none; }
@@ -65,5 +67,16 @@ ul { list-style: none; margin: 0; padding: 0; display: flex; flex-direction: col
 .conflict { margin-top: 8px; padding: 6px 8px; border: 1px dashed var(--danger); border-radius: 8px; }
 .conflict-title { font-size: 11px; color: var(--danger); margin: 0 0 4px; }
 .empty { color: var(--muted); text-align: center; margin: 4px 0; }
+.unsaved { border: 1px solid var(--warn-line); background: var(--warn-bg); border-radius: 10px; padding: 8px 10px; }
+.unsaved h3 { margin: 0 0 6px; font-size: 12px; font-weight: 600; color: var(--warn-fg); }
+.unsaved ul { gap: 10px; }
+.unsaved-item + .unsaved-item { border-top: 1px solid var(--warn-line); padding-top: 8px; }
+.unsaved-what { margin: 0 0 4px; font-size: 11px; font-weight: 600; color: var(--warn-fg); text-transform: uppercase; letter-spacing: .03em; }
+.unsaved-text { margin: 0 0 6px; padding: 6px 8px; background: var(--bg); border: 1px solid var(--line); border-radius: 8px; white-space: pre-wrap; overflow-wrap: anywhere; max-height: 9em; overflow-y: auto; user-select: text; }
+.unsaved-reason { margin: 0 0 6px; font-size: 12px; color: var(--fg); }
+.unsaved .actions { align-items: center; flex-wrap: wrap; }
+.unsaved .copied { font-size: 11px; color: var(--muted); }
+.unsaved-others { margin: 6px 0 0; font-size: 12px; color: var(--fg); }
+.unsaved-others a { color: var(--focus); }
 .swatch { display: inline-block; width: 10px; height: 10px; border-radius: 50%; vertical-align: middle; }
 `;

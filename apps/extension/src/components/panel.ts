@@ -2,8 +2,9 @@ import type { NoteType } from '@fannotes/contract';
 import type { DetectedFan } from '../utils/detect-fan.ts';
 import { displayNotes, type DisplayNote } from '../utils/local-view.ts';
 import type { Reply } from '../utils/messages.ts';
-import type { FanView, NoteEdit, OutboxEntry, SyncStatus } from '../utils/model.ts';
+import type { FanView, NoteEdit, OutboxEntry, SyncStatus, UnsavedEdit } from '../utils/model.ts';
 import { pageIsDark } from '../utils/theme.ts';
+import { summarizeUnsaved } from '../utils/unsaved.ts';
 import { panelCss } from './panel-styles.ts';
 
 /** The stable hook for automation and user styles. */
@@ -32,6 +33,10 @@ export interface PanelState {
   view: FanView | null;
   outbox: OutboxEntry[];
   status: SyncStatus | null;
+  /** Every edit of the user that the API did not save (this fan's are listed, others counted). */
+  unsaved?: UnsavedEdit[];
+  /** How to name the other fans with unsaved edits (from their cached views), by fan id. */
+  fanNames?: Record<string, string>;
 }
 
 export interface PanelActions {
@@ -40,6 +45,8 @@ export interface PanelActions {
   keep(originalId: string, copyId: string, keep: 'original' | 'copy'): Promise<Reply>;
   refresh(): Promise<Reply>;
   openOptions(): Promise<Reply>;
+  dismissUnsaved(id: number): Promise<Reply>;
+  retryUnsaved(id: number): Promise<Reply>;
 }
 
 /** What the status chip says: signed out and errors first, then offline, pending, syncing, synced. */
@@ -115,6 +122,11 @@ export function createPanel(doc: Document, actions: PanelActions) {
     '↻',
   );
   const notice = h(doc, 'div', { class: 'notice', hidden: true });
+  const unsavedBox = h(doc, 'section', {
+    class: 'unsaved',
+    'aria-labelledby': 'fannotes-unsaved',
+    hidden: true,
+  });
   const list = h(doc, 'ul', { 'aria-label': 'Notes' });
   const addText = h(doc, 'textarea', {
     'aria-label': 'New note',
@@ -146,7 +158,7 @@ export function createPanel(doc: Document, actions: PanelActions) {
     { class: 'panel', 'aria-labelledby': 'fannotes-title' },
     h(doc, 'header', {}, title, status, refresh, collapse),
     notice,
-    h(doc, 'div', { class: 'body' }, addForm, list),
+    h(doc, 'div', { class: 'body' }, unsavedBox, addForm, list),
   );
   root.append(style, panel);
 
@@ -154,6 +166,9 @@ export function createPanel(doc: Document, actions: PanelActions) {
   let editing: Editing | null = null;
   let confirmDelete: string | null = null;
   let error: string | null = null;
+  /** The unsaved edit whose text was just copied (or selected, when the clipboard said no). */
+  let copied: { id: number; how: 'copied' | 'selected' } | null = null;
+  let copiedTimer: ReturnType<typeof setTimeout> | undefined;
 
   const report = async (reply: Promise<Reply>) => {
     const result = await reply.catch((cause: unknown) => ({ ok: false as const, error: String(cause) }));
@@ -296,6 +311,109 @@ export function createPanel(doc: Document, actions: PanelActions) {
     );
   }
 
+  /**
+   * Edits the API did not save, listed until their author dismisses them: what the change was, its
+   * text (selectable, with a copy button), why, in plain words, and "Try again" when the refusal was
+   * about the fan (a role that may be restored). Other fans' are counted, with links to them.
+   */
+  function drawUnsaved(fanId: string, view: FanView | null, all: readonly UnsavedEdit[]) {
+    const mine = all.filter((item) => item.fanId === fanId);
+    const others = new Map<string, number>();
+    for (const item of all)
+      if (item.fanId !== fanId) others.set(item.fanId, (others.get(item.fanId) ?? 0) + 1);
+    unsavedBox.hidden = mine.length === 0 && others.size === 0;
+    if (unsavedBox.hidden) return unsavedBox.replaceChildren();
+    const names = state?.fanNames ?? {};
+    unsavedBox.replaceChildren(
+      h(doc, 'h3', { id: 'fannotes-unsaved' }, mine.length > 0 ? `Not saved (${mine.length})` : 'Not saved'),
+    );
+    if (mine.length > 0) {
+      unsavedBox.append(
+        h(doc, 'ul', { 'aria-label': 'Changes not saved' }, ...mine.map((item) => unsavedItem(item, view))),
+      );
+    }
+    if (others.size > 0) {
+      unsavedBox.append(
+        h(
+          doc,
+          'p',
+          { class: 'unsaved-others' },
+          mine.length > 0 ? 'Also, for other fans: ' : 'Changes for other fans: ',
+          ...[...others].flatMap(([otherId, count], index) => [
+            index > 0 ? ', ' : '',
+            h(doc, 'a', { href: `/my/chats/chat/${otherId}/` }, names[otherId] ?? `fan #${otherId}`),
+            ` (${count})`,
+          ]),
+        ),
+      );
+    }
+  }
+
+  function unsavedItem(item: UnsavedEdit, view: FanView | null): HTMLElement {
+    const id = item.mutation.id;
+    const summary = summarizeUnsaved(item, view, colorName);
+    const text = summary.text === null ? null : h(doc, 'p', { class: 'unsaved-text' }, summary.text);
+    const copy = () => {
+      if (!text || summary.text === null) return;
+      const done = (how: 'copied' | 'selected') => {
+        copied = { id, how };
+        clearTimeout(copiedTimer);
+        copiedTimer = setTimeout(() => {
+          copied = null;
+          draw();
+        }, 4000);
+        draw();
+        // The list was drawn again: select the new text element, so Ctrl+C works from there too.
+        if (how === 'selected') selectText(root.querySelector(`[data-unsaved-id="${id}"] .unsaved-text`));
+      };
+      // The clipboard may be refused (no focus, a policy): then the text is selected for Ctrl+C.
+      if (!navigator.clipboard) return done('selected');
+      navigator.clipboard.writeText(summary.text).then(
+        () => done('copied'),
+        () => done('selected'),
+      );
+    };
+    const feedback =
+      copied?.id === id ? (copied.how === 'copied' ? 'Copied' : 'Selected: press Ctrl+C') : null;
+    return h(
+      doc,
+      'li',
+      { class: 'unsaved-item', 'data-unsaved-id': String(id), 'data-kind': item.kind },
+      h(doc, 'p', { class: 'unsaved-what' }, summary.what, summary.context && ` ${summary.context}`),
+      text,
+      h(doc, 'p', { class: 'unsaved-reason' }, summary.reason),
+      h(
+        doc,
+        'div',
+        { class: 'actions' },
+        text && h(doc, 'button', { type: 'button', class: 'primary', onclick: copy }, 'Copy text'),
+        summary.canRetry &&
+          h(
+            doc,
+            'button',
+            { type: 'button', onclick: () => void report(actions.retryUnsaved(id)) },
+            'Try again',
+          ),
+        h(
+          doc,
+          'button',
+          { type: 'button', onclick: () => void report(actions.dismissUnsaved(id)) },
+          'Dismiss',
+        ),
+        feedback && h(doc, 'span', { class: 'copied', role: 'status' }, feedback),
+      ),
+    );
+  }
+
+  function selectText(element: Element | null) {
+    const selection = doc.getSelection();
+    if (!element || !selection) return;
+    const range = doc.createRange();
+    range.selectNodeContents(element);
+    selection.removeAllRanges();
+    selection.addRange(range);
+  }
+
   function startEdit(note: DisplayNote) {
     editing = { noteId: note.id, content: note.content, type: note.type, color: note.color };
     draw();
@@ -387,6 +505,7 @@ export function createPanel(doc: Document, actions: PanelActions) {
       error,
       label.detail,
       view?.error,
+      // Written by versions before the unsaved list; gone with the next answer about the fan.
       ...(view?.rejected ?? []).map((r) => `A change was refused: ${r.reason}`),
     ];
     const unique = [...new Set(messages.filter((m): m is string => Boolean(m)))];
@@ -403,9 +522,16 @@ export function createPanel(doc: Document, actions: PanelActions) {
     const caret = active?.matches('textarea[data-editor]')
       ? [active.selectionStart, active.selectionEnd]
       : null;
-    const focusedId = (active?.closest('[data-note-id]') as HTMLElement | null)?.dataset.noteId;
+    // The item a focused button belongs to, as a selector that finds it again once redrawn.
+    const focusedItem = active?.closest<HTMLElement>('[data-note-id], [data-unsaved-id]');
+    const focusedId = focusedItem?.dataset.noteId
+      ? `[data-note-id="${CSS.escape(focusedItem.dataset.noteId)}"]`
+      : focusedItem?.dataset.unsavedId
+        ? `[data-unsaved-id="${CSS.escape(focusedItem.dataset.unsavedId)}"]`
+        : null;
     const focusedLabel = active instanceof HTMLButtonElement ? active.textContent : null;
 
+    drawUnsaved(fan.fanId, view, state.unsaved ?? []);
     const notes = displayNotes(view, outbox, fan.fanId);
     if (editing && !notes.some((note) => note.id === editing?.noteId)) editing = null;
     list.replaceChildren(...notes.map((note) => noteItem(note, null)));
@@ -419,9 +545,7 @@ export function createPanel(doc: Document, actions: PanelActions) {
       text?.focus();
       text?.setSelectionRange(caret[0] ?? 0, caret[1] ?? 0);
     } else if (focusedId && focusedLabel) {
-      const buttons = root.querySelectorAll<HTMLButtonElement>(
-        `[data-note-id="${CSS.escape(focusedId)}"] button`,
-      );
+      const buttons = root.querySelectorAll<HTMLButtonElement>(`${focusedId} button`);
       [...buttons].find((button) => button.textContent === focusedLabel)?.focus();
     }
   }
@@ -455,6 +579,7 @@ export function createPanel(doc: Document, actions: PanelActions) {
         editing = null;
         confirmDelete = null;
         error = null;
+        copied = null;
       }
       state = next;
       watch();
@@ -464,6 +589,7 @@ export function createPanel(doc: Document, actions: PanelActions) {
       draw();
     },
     destroy() {
+      clearTimeout(copiedTimer);
       attachWatch.disconnect();
       themeWatch.disconnect();
       host.remove();

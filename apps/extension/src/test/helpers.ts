@@ -56,12 +56,24 @@ export function apiError(
   status: number,
   code: string,
   headers: Record<string, string> = {},
+  details?: Record<string, unknown>,
 ): TRPCClientError<never> {
   if (status === 0) return TRPCClientError.from<never>(new TypeError('Failed to fetch'));
+  const data = { code, httpStatus: status, ...(details ? { details } : {}) };
   return new TRPCClientError(`${code} happened`, {
-    result: { error: { message: `${code} happened`, code: -32000, data: { code, httpStatus: status } } },
+    result: { error: { message: `${code} happened`, code: -32000, data } },
     meta: { response: new Response(null, { status, headers }) },
   } as never);
+}
+
+/** A push refused for its fan, as the API answers it: recorded, with the ids it refused now. */
+export function refusal(
+  status: 400 | 403 | 404,
+  lastMutationId: number,
+  refusedMutationIds: number[],
+): TRPCClientError<never> {
+  const code = { 400: 'validation_error', 403: 'permission_denied', 404: 'resource_not_found' }[status];
+  return apiError(status, code, {}, { lastMutationId, refusedMutationIds });
 }
 
 /** A JWT-shaped token with these claims (unsigned: the extension never verifies, the API does). */

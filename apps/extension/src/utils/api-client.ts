@@ -25,6 +25,11 @@ export interface ApiFailure {
   code: string | null;
   message: string;
   retryAfterMs: number | null;
+  /**
+   * A push refused for its fan (400, 403, 404) that the server recorded as processed: the client's
+   * new last processed id, and the ids of the request it refused now (docs/PROTOCOL.md, "Refusals").
+   */
+  refusal: { lastMutationId: number; refusedMutationIds: number[] } | null;
 }
 
 /** The typed tRPC client of `apiUrl`, authenticated with `getToken()` on every call. */
@@ -51,9 +56,9 @@ export function createSyncApi(apiUrl: string, getToken: () => Promise<string | n
 /** Reads any error thrown by a `SyncApi` call. */
 export function classifyFailure(error: unknown, now: number): ApiFailure {
   if (!(error instanceof TRPCClientError)) {
-    return { kind: 'offline', code: null, message: errorMessage(error), retryAfterMs: null };
+    return { kind: 'offline', code: null, message: errorMessage(error), retryAfterMs: null, refusal: null };
   }
-  const data = error.data as { code?: unknown; httpStatus?: unknown } | undefined;
+  const data = error.data as { code?: unknown; httpStatus?: unknown; details?: unknown } | undefined;
   const response = (error.meta as { response?: Response } | undefined)?.response;
   const status = typeof data?.httpStatus === 'number' ? data.httpStatus : (response?.status ?? 0);
   const code = typeof data?.code === 'string' ? data.code : null;
@@ -63,13 +68,23 @@ export function classifyFailure(error: unknown, now: number): ApiFailure {
     code,
     message: error.message,
     retryAfterMs,
+    refusal: null,
   });
   // No HTTP status: the request never got an answer (fetch rejected).
   if (status === 0) return { ...failure('offline'), message: errorMessage(error.cause ?? error) };
   if (status === 401) return failure('auth');
-  if (status === 404) return failure('not-found');
-  if (status === 400 || status === 403 || status === 413 || status === 415) return failure('refused');
+  if (status === 404) return { ...failure('not-found'), refusal: refusalOf(data?.details) };
+  if (status === 400 || status === 403) return { ...failure('refused'), refusal: refusalOf(data?.details) };
+  if (status === 413 || status === 415) return failure('refused');
   return failure('retry');
+}
+
+function refusalOf(details: unknown): ApiFailure['refusal'] {
+  if (typeof details !== 'object' || details === null) return null;
+  const { lastMutationId, refusedMutationIds } = details as Record<string, unknown>;
+  if (typeof lastMutationId !== 'number' || !Array.isArray(refusedMutationIds)) return null;
+  if (!refusedMutationIds.every((id): id is number => typeof id === 'number')) return null;
+  return { lastMutationId, refusedMutationIds };
 }
 
 function errorMessage(error: unknown): string {

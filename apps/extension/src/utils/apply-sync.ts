@@ -9,7 +9,7 @@ import type { FanView } from './model.ts';
 
 /**
  * The OnlyFans snapshot to send with the next sync, or null when there is nothing new to tell: the
- * fan's `notice` is unknown, or the server already accepted this very text. OnlyFans keeps one note
+ * fan's `notice` is unknown, or the server already accepted (or refused) this very text. OnlyFans keeps one note
  * per creator and fan, so its id is the fan's id; an empty notice that we know of is an empty list
  * (OnlyFans' note was cleared). A notice the contract would refuse is not sent: one bad text must
  * not make every sync of the fan fail.
@@ -17,7 +17,7 @@ import type { FanView } from './model.ts';
 export function pendingSnapshot(view: FanView): { notice: string; notes: OnlyFansNoteSnapshot[] } | null {
   if (view.notice === null) return null;
   const notice = view.notice.trim();
-  if (notice === view.sentNotice) return null;
+  if (notice === view.sentNotice || notice === view.refusedNotice) return null;
   if (notice === '') return { notice, notes: [] };
   const content = OnlyFansNoteContent.safeParse(notice);
   if (!content.success) return null;
@@ -40,8 +40,10 @@ export function applySyncData(
   for (const note of data.notes) notes.set(note.id, note);
   for (const id of data.deletedNoteIds) notes.delete(id);
   const accountId = view.accountId ?? data.notes[0]?.accountId ?? null;
+  // Rejected mutations are the outbox's business now (its unsaved list); an older view's go.
+  const { rejected: _legacy, ...rest } = view;
   return {
-    ...view,
+    ...rest,
     accountId,
     notes: [...notes.values()],
     cursor: data.cursor,
@@ -49,8 +51,5 @@ export function applySyncData(
     sync: afterFullSync(view.sync, { now: sent.now, forced: sent.forced }),
     syncedAt: data.timestamp,
     error: null,
-    rejected: data.results.flatMap((result) =>
-      result.status === 'rejected' ? [{ noteId: result.noteId, reason: result.reason }] : [],
-    ),
   };
 }

@@ -16,6 +16,9 @@ export type PanelRequest =
   | { type: 'conflict-keep'; fanId: string; originalId: string; copyId: string; keep: 'original' | 'copy' }
   /** The refresh button: a forced full sync. */
   | { type: 'refresh'; fanId: string }
+  /** An edit the API did not save (`id`: its mutation id): forget it, or send the same change again. */
+  | { type: 'unsaved-dismiss'; id: number }
+  | { type: 'unsaved-retry'; id: number }
   | { type: 'open-options' };
 
 export type Reply = { ok: true } | { ok: false; error: string };

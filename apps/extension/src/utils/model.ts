@@ -9,6 +9,7 @@ import type { FanSyncState } from '@fannotes/sync-core';
  *   settings        Settings
  *   client          ClientState         (clientId and the mutation counter, per signed-in user)
  *   outbox          OutboxEntry[]       (the signed-in user's unacknowledged mutations, in id order)
+ *   unsaved         UnsavedEdit[]       (the signed-in user's edits the API refused, until dismissed)
  *   status          SyncStatus
  *   retry           RetryState          (backoff, so a restarted worker keeps honouring it)
  *   creator         OnlyFans creator last seen logged in ({ id, username })
@@ -19,6 +20,7 @@ export const KEYS = {
   settings: 'settings',
   client: 'client',
   outbox: 'outbox',
+  unsaved: 'unsaved',
   status: 'status',
   retry: 'retry',
   creator: 'creator',
@@ -57,6 +59,29 @@ export interface OutboxEntry {
   enqueuedAt: number;
 }
 
+/**
+ * An edit the API will not save, kept whole (so its text can be shown and copied) until its author
+ * dismisses it or tries again. It left the outbox: the server counted its id as processed.
+ */
+export interface UnsavedEdit {
+  fanId: string;
+  /** The mutation as last sent; its id (unique among the client's unsaved edits) names it. */
+  mutation: Mutation;
+  enqueuedAt: number;
+  /**
+   * `refused`: the API refused every change to the fan (the user's role, membership, the fan gone or
+   * ambiguous), so trying again may work once that changes; `rejected`: this change alone (a stale
+   * delete, the fan at its cap of notes).
+   */
+  kind: 'refused' | 'rejected';
+  /** The API's error code of a refusal (`permission_denied`...); null for a rejection. */
+  code: string | null;
+  /** Why, in the API's words (the panel says it in plain words). */
+  reason: string;
+  /** Epoch ms when the API said no. */
+  at: number;
+}
+
 export interface OnlyFansCreator {
   id: string;
   username?: string;
@@ -72,6 +97,11 @@ export interface FanView {
   notice: string | null;
   /** The `notice` the server last accepted as the OnlyFans snapshot; null when never sent. */
   sentNotice: string | null;
+  /**
+   * The `notice` the server refused to take from this user (a viewer may read, not write): not sent
+   * again, so that their syncs of the fan are plain reads. Absent in views stored before it existed.
+   */
+  refusedNotice?: string | null;
   /** Live notes, server state only (pending changes are in the outbox and overlaid by the panel). */
   notes: Note[];
   cursor: string | null;
@@ -81,8 +111,11 @@ export interface FanView {
   syncedAt: string | null;
   /** Why the last sync of this fan failed, for the panel; null after a success. */
   error: string | null;
-  /** Mutations the server refused (a stale delete, for instance), to tell the user once. */
-  rejected: { noteId: string; reason: string }[];
+  /**
+   * Written by versions before the `unsaved` list (issue 14): refused mutations of the last answer.
+   * Still shown when a stored view has it; the next answer about the fan drops it.
+   */
+  rejected?: { noteId: string; reason: string }[];
 }
 
 export function emptyView(fanId: string): FanView {
@@ -98,7 +131,6 @@ export function emptyView(fanId: string): FanView {
     sync: { lastFullSyncAt: null, lastForcedSyncAt: null },
     syncedAt: null,
     error: null,
-    rejected: [],
   };
 }
 

@@ -100,3 +100,28 @@ test('keeping the conflicting copy writes its text onto the original and deletes
     { id: 2, op: 'delete', noteId: noteId(2), baseVersion: 5 },
   ]);
 });
+
+test('an unsaved edit is sent again with a new id (then a sync is started), or dismissed', async () => {
+  const d = deps({ ok: true, token: 't', userId: USER });
+  await handleRequest(d, { type: 'note-save', fanId: FAN, edit: { content: 'refused once' } });
+  await handleRequest(d, { type: 'note-save', fanId: FAN, edit: { content: 'refused too' } });
+  await d.outbox.settle(
+    2,
+    [1, 2].map((id) => ({ id, kind: 'refused' as const, code: 'permission_denied', reason: 'viewer' })),
+    0,
+  );
+  d.runner.pump.mockClear();
+
+  expect(await handleRequest(d, { type: 'unsaved-retry', id: 1 })).toEqual({ ok: true });
+  expect((await d.outbox.entries()).map((e) => [e.mutation.id, e.mutation])).toMatchObject([
+    [3, { op: 'upsert', note: { content: 'refused once' } }],
+  ]);
+  expect(d.runner.pump).toHaveBeenCalledWith(true);
+  expect(await handleRequest(d, { type: 'unsaved-retry', id: 1 })).toEqual({
+    ok: false,
+    error: 'This change is no longer in the list.',
+  });
+
+  expect(await handleRequest(d, { type: 'unsaved-dismiss', id: 2 })).toEqual({ ok: true });
+  expect(await d.outbox.unsaved()).toEqual([]);
+});

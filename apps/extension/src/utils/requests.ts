@@ -65,6 +65,15 @@ export async function handleRequest(deps: RequestDeps, request: PanelRequest): P
         await enqueue(deps, request.fanId, mutations);
         return { ok: true };
       }
+      case 'unsaved-dismiss':
+        await deps.outbox.dismiss(request.id);
+        return { ok: true };
+      case 'unsaved-retry': {
+        const entry = await deps.outbox.retry(await userIdOf(deps), request.id, deps.now(), validateMutation);
+        if (!entry) return { ok: false, error: 'This change is no longer in the list.' };
+        void deps.runner.pump(true);
+        return { ok: true };
+      }
       case 'open-options':
         await deps.openOptions();
         return { ok: true };
@@ -94,10 +103,16 @@ async function current(deps: RequestDeps, fanId: string) {
   return { view, outbox: await deps.outbox.entries() };
 }
 
-async function enqueue(deps: RequestDeps, fanId: string, mutations: UnnumberedMutation[]): Promise<void> {
+/** Whose outbox an edit goes to: the signed-in user, or the last one while signed out. */
+async function userIdOf(deps: RequestDeps): Promise<string> {
   const session = await deps.session();
   const userId = session.userId ?? (await deps.store.get<ClientState>(KEYS.client))?.userId;
   if (!userId) throw new Error('Sign in to FanNotes first (see the extension options).');
+  return userId;
+}
+
+async function enqueue(deps: RequestDeps, fanId: string, mutations: UnnumberedMutation[]): Promise<void> {
+  const userId = await userIdOf(deps);
   for (const mutation of mutations) {
     await deps.outbox.enqueue(userId, fanId, mutation, deps.now(), validateMutation);
   }

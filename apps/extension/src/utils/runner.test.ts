@@ -16,7 +16,7 @@ import { Outbox } from './outbox.ts';
 import { SyncRunner, type Session } from './runner.ts';
 import { store } from './store.ts';
 import { updateView } from './views.ts';
-import { ACCOUNT, FAN, USER, apiError, note, noteId, syncData } from '../test/helpers.ts';
+import { ACCOUNT, FAN, USER, apiError, note, noteId, refusal, syncData } from '../test/helpers.ts';
 
 const T0 = Date.parse('2026-01-01T00:00:00Z');
 
@@ -245,16 +245,205 @@ describe('the outbox', () => {
     expect(await t.outbox.entries()).toHaveLength(1);
   });
 
-  test('a rejected mutation is reported on the fan and still leaves the outbox', async () => {
+  test('a push answered in pages is acknowledged from its own answer; the pages are reads without clientId', async () => {
+    const t = setup();
+    await t.enqueueUpsert(noteId(1), 'pushed');
+    // As the API answers: the push's page says what it processed, the reads after it say null.
+    t.answer(
+      { notes: [note(noteId(1))], cursor: 'v2.5.a', more: true, lastMutationId: 1 },
+      { reset: false, notes: [note(noteId(2))], cursor: 'v1.5', lastMutationId: null },
+    );
+    await t.runner.pump(true);
+    expect(t.calls[1]).toEqual({ fanId: FAN, cursor: 'v2.5.a', accountId: ACCOUNT });
+    expect(await t.outbox.entries()).toEqual([]);
+    expect(await t.status()).toEqual({ state: 'idle', message: null, retryAt: null });
+  });
+
+  test('a rejected mutation leaves the outbox into the unsaved list, whole, with the reason', async () => {
     const t = setup();
     await t.enqueueUpsert(noteId(1), 'x');
+    await t.enqueueUpsert(noteId(2), 'y');
     t.answer({
-      lastMutationId: 1,
-      results: [{ id: 1, noteId: noteId(1), status: 'rejected', reason: 'note was edited' }],
+      lastMutationId: 2,
+      results: [
+        { id: 1, noteId: noteId(1), status: 'rejected', reason: 'this fan has 2000 notes' },
+        { id: 2, noteId: noteId(2), status: 'applied' },
+      ],
     });
     await t.runner.pump(true);
-    expect((await t.view()).rejected).toEqual([{ noteId: noteId(1), reason: 'note was edited' }]);
     expect(await t.outbox.entries()).toEqual([]);
+    expect(await t.outbox.unsaved()).toEqual([
+      {
+        fanId: FAN,
+        enqueuedAt: T0,
+        mutation: { id: 1, op: 'upsert', noteId: noteId(1), baseVersion: 0, note: { content: 'x' } },
+        kind: 'rejected',
+        code: null,
+        reason: 'this fan has 2000 notes',
+        at: T0,
+      },
+    ]);
+    expect((await t.view()).rejected).toBeUndefined();
+  });
+});
+
+describe('refusals (issue 14: one refused fan never blocks the others)', () => {
+  const mutationsOf = (calls: SyncNotesInput[]) =>
+    calls.map((c) => [c.fanId, (c.mutations ?? []).map((m) => m.id)]);
+  const ack = (input: SyncNotesInput) => syncData({ lastMutationId: input.mutations!.at(-1)!.id });
+
+  test("a push refused for its fan leaves the outbox as not saved, and other fans' edits go on in the same run", async () => {
+    const t = setup();
+    await t.enqueueUpsert(noteId(1), 'to the refused fan', '300');
+    await t.enqueueUpsert(noteId(2), 'to a fan still writable');
+    await t.enqueueUpsert(noteId(3), 'to the refused fan again', '300');
+    await t.enqueueUpsert(noteId(4), 'to another writable fan', '200');
+    t.answer(refusal(403, 1, [1]), ack, refusal(403, 3, [3]), ack);
+    await t.runner.pump(true);
+    expect(mutationsOf(t.calls)).toEqual([
+      ['300', [1]],
+      [FAN, [2]],
+      ['300', [3]],
+      ['200', [4]],
+    ]);
+    expect(await t.outbox.entries()).toEqual([]);
+    const unsaved = await t.outbox.unsaved();
+    expect(unsaved.map((u) => [u.fanId, u.mutation.id, u.kind, u.code, u.reason])).toEqual([
+      ['300', 1, 'refused', 'permission_denied', 'permission_denied happened'],
+      ['300', 3, 'refused', 'permission_denied', 'permission_denied happened'],
+    ]);
+    expect(unsaved[0]!.mutation).toMatchObject({ note: { content: 'to the refused fan' } });
+    // Another fan's refusal is no error of the whole extension: it is shown on that fan.
+    expect(await t.status()).toEqual({ state: 'idle', message: null, retryAt: null });
+  });
+
+  test('ids of a refused request that the server processed earlier (a lost answer) are acknowledged, not shown', async () => {
+    const t = setup();
+    await t.enqueueUpsert(noteId(1), 'applied before the role changed, answer lost');
+    await t.enqueueUpsert(noteId(2), 'refused now');
+    t.answer(refusal(403, 2, [2]));
+    await t.runner.pump(true);
+    expect(await t.outbox.entries()).toEqual([]);
+    expect((await t.outbox.unsaved()).map((u) => u.mutation.id)).toEqual([2]);
+  });
+
+  test('an ambiguous fan (400) and a fan gone (404, not registrable) are refusals like any other', async () => {
+    const t = setup();
+    await t.enqueueUpsert(noteId(1), 'fan in two accounts', '300');
+    await t.enqueueUpsert(noteId(2), 'fan gone', '400');
+    await t.enqueueUpsert(noteId(3), 'fine');
+    t.answer(refusal(400, 1, [1]), refusal(404, 2, [2]), ack);
+    await t.runner.pump(true);
+    expect(await t.outbox.entries()).toEqual([]);
+    expect((await t.outbox.unsaved()).map((u) => [u.fanId, u.code])).toEqual([
+      ['300', 'validation_error'],
+      // No creator known: the fan cannot be registered, and that is the reason given.
+      ['400', 'resource_not_found'],
+    ]);
+    expect((await t.outbox.unsaved())[1]!.reason).toContain('creator account');
+    expect(t.calls.at(-1)!.mutations!.map((m) => m.id)).toEqual([3]);
+  });
+
+  test('a view stored by an older version, with `rejected`, still loads, and the next answer drops it', async () => {
+    const t = setup();
+    await store.set({
+      [viewKey(FAN)]: { ...emptyView(FAN), rejected: [{ noteId: noteId(1), reason: 'note was deleted' }] },
+    });
+    expect((await t.view()).rejected).toHaveLength(1);
+    t.answer({ notes: [note(noteId(2))] });
+    await t.runner.request(FAN);
+    expect(await t.view()).not.toHaveProperty('rejected');
+    expect((await t.view()).notes).toHaveLength(1);
+  });
+
+  test('a refusal the server did not record (a foreign client id) keeps the outbox and stops there', async () => {
+    const t = setup();
+    await t.enqueueUpsert(noteId(1), 'kept', '300');
+    await t.enqueueUpsert(noteId(2), 'waits behind it');
+    t.answer(apiError(403, 'permission_denied'));
+    await t.runner.pump(true);
+    expect(t.calls).toHaveLength(1);
+    expect((await t.outbox.entries()).map((e) => e.mutation.id)).toEqual([1, 2]);
+    expect(await t.outbox.unsaved()).toEqual([]);
+    expect(await t.status()).toMatchObject({ state: 'error', message: 'permission_denied happened' });
+  });
+
+  test("an unknown fan's refused edits are sent again after it is registered, renumbered, ahead of that fan's later edits", async () => {
+    const t = setup();
+    await store.set({ [KEYS.creator]: { id: '900001', username: 'creator' } });
+    await t.enqueueUpsert(noteId(1), 'a new note about a fan new to the CRM', '300');
+    await t.enqueueUpsert(noteId(2), 'another fan');
+    await t.outbox.enqueue(
+      USER,
+      '300',
+      { op: 'upsert', noteId: noteId(1), baseVersion: 0, note: { isPinned: true } },
+      T0,
+    );
+    t.answer(refusal(404, 1, [1]), ack, ack, ack);
+    await t.runner.pump(true);
+    expect(t.api.upsertFan).toHaveBeenCalledWith({ accountId: ACCOUNT, fanId: '300' });
+    expect(mutationsOf(t.calls)).toEqual([
+      ['300', [1]],
+      // Id 1 is processed for the server: the same change again as id 2, and everything after it
+      // renumbered in order, so the pin (now 4) still follows the note it pins.
+      ['300', [2]],
+      [FAN, [3]],
+      ['300', [4]],
+    ]);
+    expect(t.calls[1]!.mutations![0]).toEqual({
+      id: 2,
+      op: 'upsert',
+      noteId: noteId(1),
+      baseVersion: 0,
+      note: { content: 'a new note about a fan new to the CRM' },
+    });
+    expect(t.calls[1]).toMatchObject({ accountId: ACCOUNT });
+    expect(await t.outbox.entries()).toEqual([]);
+    expect(await t.outbox.unsaved()).toEqual([]);
+    expect(await t.outbox.client(USER)).toMatchObject({ nextMutationId: 5 });
+  });
+
+  test('registration failing for a passing reason keeps the refused edits in the outbox, renumbered, and backs off', async () => {
+    const t = setup();
+    await store.set({ [KEYS.creator]: { id: '900001' } });
+    await t.enqueueUpsert(noteId(1), 'keep me', '300');
+    t.api.listAccounts.mockRejectedValueOnce(apiError(0, 'network'));
+    t.answer(refusal(404, 1, [1]));
+    await t.runner.pump(true);
+    expect((await t.outbox.entries()).map((e) => [e.fanId, e.mutation.id])).toEqual([['300', 2]]);
+    expect(await t.outbox.unsaved()).toEqual([]);
+    expect((await t.status()).state).toBe('offline');
+    expect(t.scheduled).toEqual([T0 + 750]);
+  });
+
+  test("regression: a viewer's sync carrying OnlyFans' note is refused; the fan is read without it, and it is not sent again", async () => {
+    const t = setup();
+    await store.set({ [viewKey(FAN)]: { ...emptyView(FAN), notice: 'VIP' } });
+    t.answer(apiError(403, 'permission_denied'), { notes: [note(noteId(1))] }, {});
+    await t.runner.request(FAN);
+    expect(t.calls.map((c) => c.onlyFansNotes)).toEqual([
+      [{ onlyFansNoteId: FAN, content: 'VIP' }],
+      undefined,
+    ]);
+    expect(await t.view()).toMatchObject({ error: null, refusedNotice: 'VIP', sentNotice: null });
+    expect((await t.view()).notes).toHaveLength(1);
+    expect(await t.status()).toEqual({ state: 'idle', message: null, retryAt: null });
+    t.advance(defaultThrottlePolicy.minIntervalMs);
+    await t.runner.request(FAN);
+    expect(t.calls[2]!.onlyFansNotes).toBeUndefined();
+  });
+
+  test('a registered fan refused again (a viewer on that account): the edits become unsaved, no loop', async () => {
+    const t = setup();
+    await store.set({ [KEYS.creator]: { id: '900001' } });
+    await t.enqueueUpsert(noteId(1), 'twice refused', '300');
+    t.answer(refusal(404, 1, [1]), refusal(403, 2, [2]));
+    await t.runner.pump(true);
+    expect(t.calls).toHaveLength(2);
+    expect(await t.outbox.entries()).toEqual([]);
+    expect((await t.outbox.unsaved()).map((u) => [u.mutation.id, u.code])).toEqual([
+      [2, 'permission_denied'],
+    ]);
   });
 });
 

@@ -46,11 +46,18 @@ type Outcome = 'ok' | 'skip' | 'stop';
  *          │yes
  *          ├─ backoff not over ──> sleep until it is (user actions skip a network backoff)
  *          └─ for each wanted fan, then each outbox head: sync
- *                ok ──> next;  404 ──> register the fan, retry once;  offline/409/429/5xx ──> backoff, stop
- *                401 ──> signed-out, stop (outbox kept);  400/403 ──> error on that fan, next fan
+ *                ok ──> acknowledge (rejected ones to unsaved), read on while `more`, next
+ *                push refused, recorded (400/403/404 + refusedMutationIds) ──> unsaved, next
+ *                404 ──> register the fan; ok: refused ones back at the head, retry once
+ *                        refused: unsaved (a push) or error on that fan (a pull), next
+ *                offline/409/429/5xx ──> backoff, stop
+ *                401 ──> signed-out, stop (outbox kept)
+ *                400/403 not recorded (a pull; a push of a foreign client id) ──> error, stop if a push
  *
- * Everything needed to resume is in storage (outbox, counter, backoff), so the worker may be stopped
- * at any point: the next alarm, message or start picks up where storage says.
+ * A push the server refused for its fan is recorded by the server as processed, so it never holds
+ * the outbox: mutation ids are one sequence per client, and other fans' edits go on in the same run.
+ * Everything needed to resume is in storage (outbox, unsaved list, counter, backoff), so the worker
+ * may be stopped at any point: the next alarm, message or start picks up where storage says.
  */
 export class SyncRunner {
   /** Fans to pull in this run, with whether the user forced it. */
@@ -132,7 +139,8 @@ export class SyncRunner {
       const mutations = batch?.fanId === fanId ? batch.mutations : [];
       const outcome = await this.syncFan(api, client, fanId, mutations, force);
       if (outcome === 'stop') return;
-      // A fan that cannot be written to blocks the outbox behind it (ids are one sequence): stop.
+      // A refusal the server did not record (a foreign client id, an older server) leaves the head
+      // where it is, and ids are one sequence: sending what is behind it would only meet the gap.
       if (outcome === 'skip' && mutations.length > 0) return;
       if (mutations.length > 0 && nextBatch(await outbox.entries())?.mutations[0]?.id === mutations[0]?.id) {
         // The server answered without processing our head (it reports a lower lastMutationId): sending
@@ -195,19 +203,68 @@ export class SyncRunner {
     try {
       data = await api.sync(input);
     } catch (error) {
-      const failure = classifyFailure(error, now());
+      let failure = classifyFailure(error, now());
+      const { refusal } = failure;
       if (failure.kind === 'not-found' && !registered) {
         const registration = await this.registerFan(api, view);
-        if (registration === null) return this.syncFan(api, client, fanId, mutations, force, true);
-        return this.fail(fanId, { ...failure, kind: 'refused', message: registration }, force);
+        if (registration === null || registration.kind !== 'refused') {
+          // Registered (or not yet, for a passing reason): the refused edits go back where they were.
+          if (refusal) await this.deps.outbox.requeue(refusal.lastMutationId, refusal.refusedMutationIds);
+          if (registration !== null) return this.fail(fanId, registration, force);
+          const batch = refusal ? nextBatch(await this.deps.outbox.entries()) : null;
+          const retried = batch?.fanId === fanId ? batch.mutations : refusal ? [] : mutations;
+          return this.syncFan(api, client, fanId, retried, force, true);
+        }
+        // Still a fan unknown to the API (its code), for the reason registration gives.
+        failure = { ...failure, kind: 'refused', message: registration.message };
+      }
+      if (snapshot && mutations.length === 0 && failure.code === 'permission_denied' && !refusal) {
+        // Only the OnlyFans note made this read a write, and this user may not write to the fan (a
+        // viewer): read without it, and do not offer that text again (regression: a viewer's panel
+        // of such a fan stayed on "Loading notes…" with an error).
+        await updateView(this.deps.store, fanId, (latest) => ({ ...latest, refusedNotice: snapshot.notice }));
+        return this.syncFan(api, client, fanId, mutations, force, registered);
+      }
+      if (refusal) {
+        // Recorded as processed by the server: out of the outbox, shown to the user as not saved.
+        const refused = new Set(refusal.refusedMutationIds);
+        await this.deps.outbox.settle(
+          refusal.lastMutationId,
+          mutations
+            .filter((mutation) => refused.has(mutation.id))
+            .map((mutation) => ({
+              id: mutation.id,
+              kind: 'refused' as const,
+              code: failure.code,
+              reason: failure.message,
+            })),
+          now(),
+        );
+        return 'ok';
       }
       return this.fail(fanId, failure, force);
     }
 
     const answer = data;
-    view = await updateView(this.deps.store, fanId, (latest) =>
-      applySyncData(latest, answer, { notice: snapshot?.notice ?? null, forced: force, now: now() }),
-    );
+    view = await updateView(this.deps.store, fanId, (latest) => {
+      const next = applySyncData(latest, answer, {
+        notice: snapshot?.notice ?? null,
+        forced: force,
+        now: now(),
+      });
+      // A push went through: this user writes to the fan (again), so OnlyFans' note may be sent.
+      return mutations.length > 0 ? { ...next, refusedNotice: null } : next;
+    });
+    // What the push processed is in its own answer: the pages after it are reads without a clientId,
+    // whose lastMutationId is null (regression: acknowledging from the last page left the outbox full).
+    if (answer.lastMutationId !== null) {
+      const rejected = answer.results.flatMap((result) =>
+        result.status === 'rejected'
+          ? [{ id: result.id, kind: 'rejected' as const, code: null, reason: result.reason }]
+          : [],
+      );
+      await this.deps.outbox.settle(answer.lastMutationId, rejected, now());
+    }
     // A delta longer than a page: read on from the new cursor (pulls only, no throttle: same sync).
     while (data.more) {
       try {
@@ -224,7 +281,6 @@ export class SyncRunner {
         applySyncData(latest, page, { notice: null, forced: false, now: now() }),
       );
     }
-    if (data.lastMutationId !== null) await this.deps.outbox.acknowledge(data.lastMutationId);
     return 'ok';
   }
 
@@ -232,11 +288,19 @@ export class SyncRunner {
    * A fan unknown to the API is registered under the creator's account: the account whose
    * OnlyFans id is the logged-in creator's (from OnlyFans' `/users/me`), registered if the user has
    * none (they become its owner; if someone else registered it, the API says to ask them).
-   * Returns null when done, else why not.
+   * Returns null when done, else why not (`refused`: it cannot be done as things stand).
    */
-  private async registerFan(api: SyncApi, view: FanView): Promise<string | null> {
+  private async registerFan(api: SyncApi, view: FanView): Promise<ApiFailure | null> {
     const creator = await this.deps.store.get<OnlyFansCreator>(KEYS.creator);
-    if (!creator) return 'Open your OnlyFans home page once so that FanNotes learns your creator account.';
+    if (!creator) {
+      return {
+        kind: 'refused',
+        code: null,
+        message: 'Open your OnlyFans home page once so that FanNotes learns your creator account.',
+        retryAfterMs: null,
+        refusal: null,
+      };
+    }
     try {
       const accounts = await api.listAccounts();
       let account = accounts.find((candidate) => candidate.onlyFansUserId === creator.id);
@@ -254,7 +318,9 @@ export class SyncRunner {
       await updateView(this.deps.store, view.fanId, (latest) => ({ ...latest, accountId: account.id }));
       return null;
     } catch (error) {
-      return classifyFailure(error, this.deps.now()).message;
+      const failure = classifyFailure(error, this.deps.now());
+      // Not being allowed to register is as final as a refusal, for now.
+      return failure.kind === 'not-found' ? { ...failure, kind: 'refused' } : failure;
     }
   }
 
