@@ -5,7 +5,7 @@
 // simulation (sync-protocol.property.test.ts) or the real API's procedures on a database
 // (apps/api/test/protocol-scripts.test.ts).
 //
-// Properties, each checked on every generated script:
+// Properties checked by a run, on every request of every script:
 //   (a) replay: serving a request again changes nothing and answers only `duplicate`s with the
 //       server's unchanged lastMutationId, when the replay follows it immediately (then the whole
 //       response is the same), or later when it carries no OnlyFans snapshot and every mutation in it
@@ -14,19 +14,18 @@
 //       first stopped at a gap are, on a later replay, processed for the first time.
 //   (b) exactly once, in order: the ids a client's results apply (applied, conflict or rejected) are
 //       1, 2, 3... in server order, each once, the results of a request stop at its first gap, and after
-//       quiescence they are exactly 1..n for the n mutations the client made;
+//       quiescence they are exactly 1..n for the n mutations the client made; only a read without
+//       changes may be throttled (then its lastMutationId is null);
 //   (c) no accepted text is lost (see ReferenceModel.checkNothingLost for the exact rule);
 //   (d) deltas: every response's cursor is the fan's version; the delta from any earlier cursor, put on
 //       the live set as it was at that cursor, is the full live set now; a client holding the set at
 //       its cursor holds the full set after every response it receives;
 //   (e) convergence: after quiescence every client's view is the server's live set;
-//   (f) clocks: the same script run with other client clock offsets sends the same requests, gets the
-//       same responses and ends in the same server state;
 //   (g) OnlyFans ties: after every request, a note is tied to an OnlyFans id (and has source
-//       `onlyfans`) only if the last merged snapshot lists that id, tombstones included;
-//   (h) order: after any script, a CRM edit of an OnlyFans note and OnlyFans dropping that note end in
-//       the same state, up to ids and versions, whichever reaches the server first (issue #19; its
-//       own test, which runs each script twice).
+//       `onlyfans`) only if the last merged snapshot lists that id, tombstones included.
+// The test files compare two runs of a script for (f), client clocks never change outcomes, and (h),
+// a CRM edit of an OnlyFans note and OnlyFans dropping the note end the same in either order
+// (Run.editAndDrop).
 // Each processed mutation is also checked against the model's decision rule, and each note it
 // touched against the model's prediction (text, deletion, last-writer-wins type, colour and pin).
 import assert from 'node:assert/strict';
