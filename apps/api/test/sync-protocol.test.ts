@@ -197,6 +197,52 @@ test('tombstones older than the horizon are purged, and a cursor from before the
   expect((await later.notes.sync({ fanId, cursor: afterHorizon.cursor })).data.reset).toBe(false);
 });
 
+// Found by the generated scripts on the database (protocol-scripts.test.ts): the note kept the time
+// of its first deletion, so it was purged up to 30 days early and a client's delta became a reset.
+test('a note brought back and deleted again in one request is a tombstone from that request on', async () => {
+  const fanId = await newFan();
+  const chatter = await app.caller(seeded.users.chatter);
+  const [alice, bob] = [randomUUID(), randomUUID()];
+  const noteId = `note_${randomUUID()}`;
+  const created = (
+    await chatter.notes.sync({ fanId, clientId: alice, mutations: [upsert(1, noteId, 'likes cats')] })
+  ).data;
+  const base = created.notes[0]!.version;
+  const firstDelete = (
+    await chatter.notes.sync({
+      fanId,
+      clientId: alice,
+      cursor: created.cursor,
+      mutations: [{ id: 2, op: 'delete', noteId, baseVersion: base }],
+    })
+  ).data;
+
+  // 29 days later Bob's offline edit and delete of the note arrive together: the edit brings the
+  // note back, the delete deletes it again, now.
+  app.clock.advance(app.deps.tombstoneTtlMs - 24 * 3600 * 1000);
+  const later = await app.caller(seeded.users.chatter);
+  const redeleted = (
+    await later.notes.sync({
+      fanId,
+      clientId: bob,
+      mutations: [
+        upsert(1, noteId, 'likes cats and dogs', base),
+        { id: 2, op: 'delete', noteId, baseVersion: base },
+      ],
+    })
+  ).data;
+  expect(redeleted.results.map((result) => result.status)).toEqual(['applied', 'applied']);
+  const [row] = await app.database.db.select().from(notes).where(eq(notes.id, noteId));
+  expect(row!.deletedAt).toEqual(app.clock.now());
+
+  // Two days on, the first deletion is past the horizon, the second is not: the tombstone stays and a
+  // client from before the second deletion gets it in its delta.
+  app.clock.advance(2 * 24 * 3600 * 1000);
+  const after = await app.caller(seeded.users.chatter);
+  const delta = (await after.notes.sync({ fanId, cursor: firstDelete.cursor })).data;
+  expect(delta).toMatchObject({ reset: false, deletedNoteIds: [noteId] });
+});
+
 test('an OnlyFans note deleted in the CRM is not imported again after the tombstone horizon', async () => {
   const fanId = await newFan();
   const chatter = await app.caller(seeded.users.chatter);

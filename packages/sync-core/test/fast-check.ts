@@ -9,8 +9,11 @@ function integerFromEnv(name: 'FC_SEED' | 'FC_RUNS'): number | undefined {
   return value;
 }
 
-const seed = integerFromEnv('FC_SEED');
-const numRuns = integerFromEnv('FC_RUNS') ?? 200;
+/** FC_RUNS runs (`defaultRuns` without it), and FC_SEED's seed when it is set. */
+export function fcParamsFor(defaultRuns: number): { numRuns: number; seed?: number } {
+  const seed = integerFromEnv('FC_SEED');
+  const numRuns = integerFromEnv('FC_RUNS') ?? defaultRuns;
+  return seed === undefined ? { numRuns } : { numRuns, seed };
+}
 
-export const fcParams: { numRuns: number; seed?: number } =
-  seed === undefined ? { numRuns } : { numRuns, seed };
+export const fcParams = fcParamsFor(200);

@@ -9,6 +9,10 @@
 // kept forever here (the API purges old ones and resets cursors from before its horizon), and the
 // throttle and lease are left out: a request with changes is always processed, one at a time.
 //
+// The protocol's scripts (protocol-run.ts) talk to a server through `SyncServer`, which is async so
+// that the same scripts run against this simulation (`SimSyncServer`) and against the real API's
+// procedures on a database (apps/api/test/protocol-scripts.test.ts).
+//
 // The client is what the extension does: mutations numbered 1, 2, 3... go to an outbox; a request
 // carries the outbox and the last cursor; a response's delta is applied to the notes the client knows
 // the server has (`confirmed`), acknowledged mutations (id <= lastMutationId) leave the outbox, and
@@ -57,16 +61,49 @@ export interface NotesPage {
 
 export interface SyncResponse extends NotesPage {
   results: MutationResult[];
-  lastMutationId: number;
+  /**
+   * The client's last processed mutation id. Null only in a throttled read: the API answers a request
+   * without changes inside the throttle interval from the stored notes alone, without the client's
+   * row, and the client then acknowledges nothing (as the extension's runner does).
+   */
+  lastMutationId: number | null;
+  /** A read the API answered from stored notes without a full sync (`synchronized: false`). */
+  throttled?: boolean;
 }
 
 export interface ServerState {
+  /** Every note of the fan, tombstones included, by id. */
   notes: Map<string, ServerNote>;
   /** The fan's version: the cursor of the latest visible change. */
   version: number;
+  /** Clients that have had a mutation processed (a client the server knows at 0 is left out). */
   lastMutationIdByClient: Map<string, number>;
-  /** Server-made note ids are `note_s<n>`, counted from 1. */
-  nextNoteNumber: number;
+  /**
+   * What a server keeps beside the model's fields, by note id (the API's timestamps and authors):
+   * compared like the rest, so a replay that rewrote a row with the same values would still show.
+   */
+  bookkeeping?: Map<string, unknown>;
+}
+
+/**
+ * A sync endpoint for one fan, as the protocol's scripts see it: it serves a client's request, reads
+ * the fan's notes from a cursor (a plain read: no client, no changes), and exposes the fan's state
+ * for the invariants. Only the script writes to the fan, so the state after one request is the state
+ * before the next.
+ */
+export interface SyncServer {
+  serve(request: SyncRequest): Promise<SyncResponse>;
+  read(cursor?: string): Promise<NotesPage>;
+  /** A copy of the fan's state now: later requests do not change it. */
+  state(): Promise<ServerState>;
+}
+
+/** The fan's live notes in a state, by id (what `read()` without a cursor holds). */
+export function liveNotes(state: ServerState): SyncedNote[] {
+  return [...state.notes.values()]
+    .filter((note) => !note.deleted)
+    .map(visible)
+    .sort(byId);
 }
 
 export function visible(note: ServerNote): SyncedNote {
@@ -81,8 +118,9 @@ export class SimServer {
     notes: new Map(),
     version: 0,
     lastMutationIdByClient: new Map(),
-    nextNoteNumber: 1,
   };
+  /** Server-made note ids are `note_s<n>`, counted from 1. */
+  private nextNoteNumber = 1;
 
   serve(request: SyncRequest): SyncResponse {
     const { state } = this;
@@ -110,7 +148,7 @@ export class SimServer {
         onlyFansSnapshot:
           request.onlyFansNotes === undefined ? undefined : { notes: request.onlyFansNotes, complete: true },
         version,
-        newNoteId: () => `note_s${state.nextNoteNumber++}`,
+        newNoteId: () => `note_s${this.nextNoteNumber++}`,
       });
       for (const note of output.changed.values()) state.notes.set(note.id, note);
       if (output.bumped) state.version = version;
@@ -141,6 +179,23 @@ export class SimServer {
 
   liveNotes(): SyncedNote[] {
     return this.read().notes;
+  }
+}
+
+/** The simulation behind the protocol's async server interface. */
+export class SimSyncServer implements SyncServer {
+  constructor(readonly sim = new SimServer()) {}
+
+  serve(request: SyncRequest): Promise<SyncResponse> {
+    return Promise.resolve(this.sim.serve(request));
+  }
+
+  read(cursor?: string): Promise<NotesPage> {
+    return Promise.resolve(this.sim.read(cursor));
+  }
+
+  state(): Promise<ServerState> {
+    return Promise.resolve(structuredClone(this.sim.state));
   }
 }
 
@@ -274,7 +329,8 @@ export class SimClient {
     for (const id of response.deletedNoteIds) this.confirmed.delete(id);
     for (const note of response.notes) this.confirmed.set(note.id, structuredClone(note));
     this.cursor = response.cursor;
-    this.outbox = this.outbox.filter(({ mutation }) => mutation.id > response.lastMutationId);
+    const acknowledged = response.lastMutationId ?? 0;
+    this.outbox = this.outbox.filter(({ mutation }) => mutation.id > acknowledged);
     this.lastSyncedAt = now + this.clockOffset;
   }
 

@@ -156,7 +156,9 @@ function rowsToWrite(write: FanWrite, before: Map<string, NoteRow>, output: Appl
       version: note.version,
       contentVersion: note.contentVersion,
       contentClientId: note.contentClientId,
-      deletedAt: note.deleted ? (previous?.deletedAt ?? write.now) : null,
+      // A tombstone keeps its time of deletion unless this write showed it to clients again: then
+      // it was brought back and deleted again here (the horizon counts from the last deletion).
+      deletedAt: note.deleted ? ((visible ? null : previous?.deletedAt) ?? write.now) : null,
       createdAt: previous?.createdAt ?? write.now,
       createdBy: previous ? previous.createdBy : write.userId,
       updatedAt: visible || !previous ? write.now : previous.updatedAt,
