@@ -115,7 +115,10 @@ export const SyncNotesData = z.object({
   /** True when `notes` is the full live set (no, unknown or expired cursor) rather than a delta. */
   reset: z.boolean(),
   deletedNoteIds: z.array(z.string()),
-  /** The last mutation id of `clientId` that the server has processed; null without a client. */
+  /**
+   * The last mutation id of `clientId` that the server has processed; null without a client, and on a
+   * throttled read (which looks at no client: it acknowledges nothing).
+   */
   lastMutationId: z.number().int().nullable(),
   results: z.array(MutationResult),
   throttled: z.boolean(),
