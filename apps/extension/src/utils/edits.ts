@@ -1,8 +1,11 @@
-import { Mutation, type NoteFields } from '@fannotes/contract';
+import { Mutation } from '@fannotes/contract';
 import { baseVersionFor } from '@fannotes/sync-core';
 import { displayNotes, findDisplayNote } from './local-view.ts';
 import type { FanView, NoteEdit, OutboxEntry } from './model.ts';
 import type { UnnumberedMutation } from './outbox.ts';
+
+/** The fields an upsert writes, as the outbox keeps them (the contract's parsed form). */
+type UpsertNote = Extract<Mutation, { op: 'upsert' }>['note'];
 
 /**
  * The mutation for a panel edit. `baseVersion` is the version of the text the user was shown
@@ -22,7 +25,7 @@ export function buildUpsert(
   const shown = noteId === undefined ? undefined : findDisplayNote(displayNotes(view, outbox, fanId), noteId);
   if (noteId !== undefined && !shown) throw new Error('This note no longer exists.');
   if (edit.content === undefined && !shown) throw new Error('A new note needs some text.');
-  const note: NoteFields = edit.content === undefined ? {} : { content: edit.content };
+  const note: UpsertNote = edit.content === undefined ? {} : { content: edit.content };
   if (edit.type !== undefined) note.type = edit.type;
   if (edit.color !== undefined) note.color = edit.color;
   if (edit.isPinned !== undefined) note.isPinned = edit.isPinned;

@@ -185,7 +185,7 @@ describe('the outbox', () => {
     t.answer((input) =>
       syncData({
         notes: input.mutations!.map((m) =>
-          note(m.noteId, { content: m.op === 'upsert' ? m.note.content : '' }),
+          note(m.noteId, { content: m.op === 'upsert' ? (m.note.content ?? '') : '' }),
         ),
         lastMutationId: 2,
         results: input.mutations!.map((m) => ({ id: m.id, noteId: m.noteId, status: 'applied' as const })),
