@@ -93,7 +93,16 @@ export type SyncNotesInput = z.input<typeof SyncNotesInput>;
 
 export const MutationResult = z.discriminatedUnion('status', [
   z.object({ id: z.number().int(), noteId: z.string(), status: z.literal('applied') }),
-  z.object({ id: z.number().int(), noteId: z.string(), status: z.literal('duplicate') }),
+  z.object({
+    id: z.number().int(),
+    noteId: z.string(),
+    status: z.literal('duplicate'),
+    /**
+     * Set when the mutation was rejected (or refused) the first time it was processed: a client that
+     * lost that answer still learns that the change was not saved, and why.
+     */
+    reason: z.string().optional(),
+  }),
   z.object({
     id: z.number().int(),
     noteId: z.string(),

@@ -158,3 +158,26 @@ test('property: liveDelta is exactly the change in live notes, and a fan never g
     fcParams,
   );
 });
+
+test('a mutation rejected the first time is a duplicate with the same reason when sent again', () => {
+  const stored = [note('note_a', { contentVersion: 5, version: 5 })];
+  const staleDelete: Mutation = { id: 1, op: 'delete', noteId: 'note_a', baseVersion: 1 };
+  const first = apply(stored, [staleDelete]);
+  expect(first.results).toEqual([
+    { id: 1, noteId: 'note_a', status: 'rejected', reason: expect.stringContaining('edited after') },
+  ]);
+  const reason = (first.results[0] as { reason: string }).reason;
+  // The answer was lost: the client sends it again, now a duplicate.
+  const again = apply(stored, [staleDelete, create(2, 'note_b')], {
+    lastMutationId: 1,
+    earlierRejections: new Map([[1, reason]]),
+  });
+  expect(again.results).toEqual([
+    { id: 1, noteId: 'note_a', status: 'duplicate', reason },
+    { id: 2, noteId: 'note_b', status: 'applied' },
+  ]);
+  // A duplicate that was applied says nothing more.
+  expect(apply(stored, [create(2, 'note_b')], { lastMutationId: 2 }).results).toEqual([
+    { id: 2, noteId: 'note_b', status: 'duplicate' },
+  ]);
+});

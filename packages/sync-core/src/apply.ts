@@ -35,6 +35,12 @@ export interface ApplyInput {
   clientId: string | null;
   /** The client's last processed mutation id (0 for a new client, ignored without a client). */
   lastMutationId: number;
+  /**
+   * Why the server rejected or refused earlier mutations of this client, by id, for the ids this
+   * request sends again: their `duplicate` results carry the reason again (a client that lost the
+   * first answer must not take a rejected change for a saved one).
+   */
+  earlierRejections?: ReadonlyMap<number, string> | undefined;
   mutations: readonly Mutation[];
   /** The fan's notes on OnlyFans; `complete` when it is the whole list (absent notes were deleted there). */
   onlyFansSnapshot?: { notes: readonly OnlyFansNoteText[]; complete: boolean } | undefined;
@@ -129,7 +135,8 @@ export function applyChanges(input: ApplyInput): ApplyOutput {
   for (const { mutation, action } of sequenced.toProcess) {
     const { id, noteId } = mutation;
     if (action === 'duplicate') {
-      results.push({ id, noteId, status: 'duplicate' });
+      const reason = input.earlierRejections?.get(id);
+      results.push({ id, noteId, status: 'duplicate', ...(reason === undefined ? {} : { reason }) });
       continue;
     }
     if (input.foreignNoteIds.has(noteId)) {

@@ -121,6 +121,8 @@ export class SimServer {
   };
   /** Server-made note ids are `note_s<n>`, counted from 1. */
   private nextNoteNumber = 1;
+  /** Why each client's rejected mutations were rejected, by id (the API's sync_rejections). */
+  private readonly rejections = new Map<string, Map<number, string>>();
 
   serve(request: SyncRequest): SyncResponse {
     const { state } = this;
@@ -144,6 +146,7 @@ export class SimServer {
         foreignNoteIds: new Set(),
         clientId: request.clientId,
         lastMutationId: stored,
+        earlierRejections: this.rejections.get(request.clientId),
         mutations: request.mutations,
         onlyFansSnapshot:
           request.onlyFansNotes === undefined ? undefined : { notes: request.onlyFansNotes, complete: true },
@@ -157,6 +160,12 @@ export class SimServer {
       }
       results = output.results;
       lastMutationId = output.lastMutationId;
+      for (const result of results) {
+        if (result.status !== 'rejected') continue;
+        const reasons = this.rejections.get(request.clientId) ?? new Map<number, string>();
+        reasons.set(result.id, result.reason);
+        this.rejections.set(request.clientId, reasons);
+      }
     }
     return { results, lastMutationId, ...this.read(request.cursor) };
   }

@@ -285,6 +285,20 @@ describe('the outbox', () => {
     ]);
     expect((await t.view()).rejected).toBeUndefined();
   });
+
+  test('regression: a rejection whose answer was lost comes back as a duplicate with its reason, and is not dropped', async () => {
+    const t = setup();
+    await t.enqueueUpsert(noteId(1), 'x');
+    t.answer({
+      lastMutationId: 1,
+      results: [{ id: 1, noteId: noteId(1), status: 'duplicate', reason: 'note was deleted' }],
+    });
+    await t.runner.pump(true);
+    expect(await t.outbox.entries()).toEqual([]);
+    expect((await t.outbox.unsaved()).map((entry) => [entry.mutation.id, entry.reason])).toEqual([
+      [1, 'note was deleted'],
+    ]);
+  });
 });
 
 describe('refusals (issue 14: one refused fan never blocks the others)', () => {

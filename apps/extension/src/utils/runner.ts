@@ -258,9 +258,10 @@ export class SyncRunner {
     // What the push processed is in its own answer: the pages after it are reads without a clientId,
     // whose lastMutationId is null (regression: acknowledging from the last page left the outbox full).
     if (answer.lastMutationId !== null) {
+      // A duplicate with a reason was rejected when it was first processed, in an answer we lost.
       const rejected = answer.results.flatMap((result) =>
-        result.status === 'rejected'
-          ? [{ id: result.id, kind: 'rejected' as const, code: null, reason: result.reason }]
+        result.status === 'rejected' || (result.status === 'duplicate' && result.reason !== undefined)
+          ? [{ id: result.id, kind: 'rejected' as const, code: null, reason: result.reason! }]
           : [],
       );
       await this.deps.outbox.settle(answer.lastMutationId, rejected, now());
