@@ -90,6 +90,66 @@ test('a rejected mutation still advances lastMutationId', async () => {
   expect(stale.notes.map((note) => note.content)).toContain('teammate rewrote it');
 });
 
+test('a rejected mutation sent again (its answer lost) is a duplicate that still says why it was not saved', async () => {
+  const fanId = await newFan();
+  const chatter = await app.caller(seeded.users.chatter);
+  const noteId = `note_${randomUUID()}`;
+  const created = (
+    await chatter.notes.sync({ fanId, clientId: randomUUID(), mutations: [upsert(1, noteId, 'v1')] })
+  ).data;
+  await chatter.notes.update({ fanId, noteId, content: 'teammate rewrote it' });
+  const clientId = randomUUID();
+  const staleDelete: Mutation = { id: 1, op: 'delete', noteId, baseVersion: created.notes[0]!.version };
+  const first = (await chatter.notes.sync({ fanId, clientId, mutations: [staleDelete] })).data;
+  const [rejected] = first.results;
+  expect(rejected).toMatchObject({ id: 1, status: 'rejected', reason: expect.any(String) });
+  const create = upsert(2, `note_${randomUUID()}`, 'new');
+  const again = (await chatter.notes.sync({ fanId, clientId, mutations: [staleDelete, create] })).data;
+  expect(again.results).toEqual([
+    { id: 1, noteId, status: 'duplicate', reason: (rejected as { reason: string }).reason },
+    expect.objectContaining({ id: 2, status: 'applied' }),
+  ]);
+  // Once more: the applied one is a plain duplicate.
+  const third = (await chatter.notes.sync({ fanId, clientId, mutations: [create] })).data;
+  expect(third.results).toEqual([{ id: 2, noteId: create.noteId, status: 'duplicate' }]);
+  expect(again.notes.map((note) => note.content)).toContain('teammate rewrote it');
+});
+
+test.skipIf(!process.env.DATABASE_URL)(
+  'a rejection committed while a push of the same client waited for its row is still reported (PostgreSQL)',
+  async () => {
+    const fanId = await newFan();
+    const chatter = await app.caller(seeded.users.chatter);
+    const clientId = randomUUID();
+    const mutation = upsert(1, `note_${randomUUID()}`, 'text');
+    // Register the client (id 0 processed), then let another request of the client hold its row,
+    // record mutation 1 as rejected and commit only once the push below waits for that row.
+    await chatter.notes.sync({ fanId, clientId, mutations: [], onlyFansNotes: [] });
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let locked!: () => void;
+    const isLocked = new Promise<void>((resolve) => (locked = resolve));
+    const other = app.database.db.transaction(async (tx) => {
+      await tx.execute(sql`select 1 from sync_clients where client_id = ${clientId} for update`);
+      await tx.execute(sql`update sync_clients set last_mutation_id = 1 where client_id = ${clientId}`);
+      await tx.execute(sql`insert into sync_rejections (client_id, mutation_id, reason, created_at)
+        values (${clientId}, 1, 'rejected elsewhere', now())`);
+      locked();
+      await held;
+    });
+    await isLocked;
+    const push = chatter.notes.sync({ fanId, clientId, mutations: [mutation] });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    release();
+    await other;
+    const answer = (await push).data;
+    expect(answer.results).toEqual([
+      { id: 1, noteId: mutation.noteId, status: 'duplicate', reason: 'rejected elsewhere' },
+    ]);
+    expect(answer.lastMutationId).toBe(1);
+  },
+);
+
 test('concurrent text edits keep the server text and save the client text as a conflict copy', async () => {
   const fanId = await newFan();
   const chatter = await app.caller(seeded.users.chatter);
@@ -552,13 +612,14 @@ describe('a push refused for its fan never wedges the client (issue 14.1)', () =
       })
     ).data;
     expect(next).toMatchObject({ lastMutationId: 3, results: [{ id: 3, status: 'applied' }] });
-    // Sending the refused request again refuses nothing new: its ids are already processed.
+    // Sent again (its answer lost): already processed, so lastMutationId stays, but it is still
+    // reported as refused, never as saved.
     const again = await refusedPush(seeded.users.chatter, {
       fanId: '777001',
       clientId,
       mutations: [upsert(1, `note_${randomUUID()}`, 'not allowed')],
     });
-    expect(again.details).toMatchObject({ lastMutationId: 3, refusedMutationIds: [] });
+    expect(again.details).toMatchObject({ lastMutationId: 3, refusedMutationIds: [1] });
     // Nothing was written to the fan it was refused on.
     const [row] = await app.database.db.select().from(fans).where(eq(fans.id, other.fan.id));
     expect(row!.version).toBe(other.fan.version);

@@ -10,6 +10,8 @@ export interface NoteChanges {
   mutations: readonly Mutation[];
   /** The client's last processed mutation id (0 without a client: `write.clientId` null). */
   lastMutationId: number;
+  /** Why earlier mutations of the client among these were rejected or refused (sync_rejections). */
+  earlierRejections?: ReadonlyMap<number, string> | undefined;
   onlyFansSnapshot?: { notes: readonly { onlyFansNoteId: string; content: string }[]; complete: boolean };
   /** REST edits of a given note: a note id this fan does not have is "not found", not an offline create. */
   mustExist?: boolean;
@@ -69,6 +71,7 @@ export async function decideNoteChanges(
     foreignNoteIds: foreign,
     clientId: write.clientId,
     lastMutationId: changes.lastMutationId,
+    earlierRejections: changes.earlierRejections,
     mutations: changes.mutations,
     onlyFansSnapshot: changes.onlyFansSnapshot,
     version: write.version,

@@ -1,5 +1,5 @@
 import type { Role } from '@fannotes/contract';
-import { fans, notes, syncClients, type Database, type Transaction } from '@fannotes/db';
+import { fans, notes, syncClients, syncRejections, type Database, type Transaction } from '@fannotes/db';
 import { getTableColumns, sql, type SQL } from 'drizzle-orm';
 import { fanNotFound, roleRights, type FanRow } from './authz.ts';
 import { tryTakeLease } from './lease.ts';
@@ -46,6 +46,12 @@ export interface LockedForPush {
   /** The sync client's row, locked; undefined without a clientId, null if it could not be read here. */
   client: ClientRow | null | undefined;
   /**
+   * Why the client's earlier mutations among this request's ids were rejected or refused (by id); null
+   * when they may be stale (the client's row changed between this statement's snapshot and its lock)
+   * or the client row could not be read: the caller reads them again (loadRejections).
+   */
+  rejections: Map<number, string> | null;
+  /**
    * The notes of the requested scope as they are under the lock; null when none was asked for, or when
    * the fan row changed between this statement's snapshot and its lock (then they may be stale).
    */
@@ -70,7 +76,7 @@ export async function lockForPush(
   tx: Transaction,
   userId: string,
   target: { fanId: string; accountId?: string | undefined },
-  client: { clientId: string; now: Date } | undefined,
+  client: { clientId: string; now: Date; mutationIds: readonly number[] } | undefined,
   scope?: (fanRowId: SQL) => SQL | undefined,
 ): Promise<LockedForPush> {
   const parts: SQL[] = [
@@ -105,9 +111,14 @@ export async function lockForPush(
       select * from created union all select * from existing
     )`);
   }
+  // Rejections are written in the transaction that moves last_mutation_id, so the snapshot's are
+  // current exactly when the locked row's last_mutation_id is the one the snapshot saw.
   const clientColumns = client
     ? sql`, c.client_id as "client.client_id", c.user_id as "client.user_id",
-        c.last_mutation_id as "client.last_mutation_id"`
+        c.last_mutation_id as "client.last_mutation_id",
+        (select last_mutation_id from ${syncClients} where client_id = ${client.clientId})
+          as "snapshot.last_mutation_id",
+        (${rejectionsQuery(client.clientId, client.mutationIds)}) as "client.rejections"`
     : sql``;
   const clientJoin = client ? sql` left join (select * from chosen limit 1) c on true` : sql``;
   const scopeCondition = scope?.(sql`(select id from locked)`);
@@ -123,16 +134,42 @@ export async function lockForPush(
     from found left join locked l on true${clientJoin}`,
   );
   const first = rows[0];
+  const lockedClient = client === undefined ? undefined : first ? decodeClient(first) : null;
+  const fresh =
+    lockedClient != null && Number(first!['snapshot.last_mutation_id'] ?? 0) === lockedClient.lastMutationId;
   return {
     rows: rows.map((raw) => ({ fan: decodeRow(fans, raw)!, role: raw['member.role'] as Role })),
     leased: first?.['lease.taken'] === true,
     fan: first ? decodeRow(fans, first, 'locked.') : null,
-    client: client === undefined ? undefined : first ? decodeClient(first) : null,
+    client: lockedClient,
+    rejections:
+      client === undefined ? new Map() : fresh ? decodeRejections(first!['client.rejections']) : null,
     scope:
       first && Array.isArray(first['scope.notes']) && first['snapshot.xmin'] === first['locked.xmin']
         ? (first['scope.notes'] as Record<string, unknown>[]).map((raw) => decodeRow(notes, raw)!)
         : null,
   };
+}
+
+/** The reasons recorded for `mutationIds` of the client, as one json object (id → reason). */
+function rejectionsQuery(clientId: string, mutationIds: readonly number[]): SQL {
+  return sql`select coalesce(json_object_agg(r.mutation_id, r.reason), '{}'::json) from ${syncRejections} r
+    where r.client_id = ${clientId} and r.mutation_id = any(${textArray(mutationIds.map(String))}::bigint[])`;
+}
+
+function decodeRejections(value: unknown): Map<number, string> {
+  const object = (typeof value === 'string' ? JSON.parse(value) : (value ?? {})) as Record<string, string>;
+  return new Map(Object.entries(object).map(([id, reason]) => [Number(id), reason]));
+}
+
+/** The reasons recorded for `mutationIds` of the client, read on their own (see LockedForPush). */
+export async function loadRejections(
+  tx: Transaction,
+  clientId: string,
+  mutationIds: readonly number[],
+): Promise<Map<number, string>> {
+  const [row] = await executeRows(tx, sql`select (${rejectionsQuery(clientId, mutationIds)}) as rejections`);
+  return decodeRejections(row?.rejections);
 }
 
 function decodeClient(raw: Record<string, unknown>): ClientRow | null {
@@ -295,11 +332,29 @@ export interface CloseInput {
     /** Set when this sync merged an OnlyFans snapshot. */
     onlyFansSnapshotDigest?: string | undefined;
   };
-  /** The client's new last mutation id, when it moved. */
-  client?: { clientId: string; lastMutationId: number } | undefined;
+  /**
+   * The client's new last mutation id, when it moved, and why the mutations it rejected were
+   * rejected (recorded for a client that sends them again: lockForPush).
+   */
+  client?:
+    | { clientId: string; lastMutationId: number; rejections: readonly { id: number; reason: string }[] }
+    | undefined;
   /** The page to read: the full live set (reset), or the notes after the position `since`. */
   page: PageSpec;
   limit: number;
+}
+
+/** A CTE that records why the client's mutations were rejected (or refused). */
+export function recordRejections(
+  client: { clientId: string; rejections: readonly { id: number; reason: string }[] },
+  now: Date,
+): SQL {
+  return sql`rejected as (
+    insert into ${syncRejections} (client_id, mutation_id, reason, created_at)
+    select ${client.clientId}::uuid, x.id, x.reason, ${now.toISOString()}::timestamptz
+    from jsonb_to_recordset(${JSON.stringify(client.rejections)}::text::jsonb) as x(id bigint, reason text)
+    on conflict (client_id, mutation_id) do update set reason = excluded.reason
+  )`;
 }
 
 export interface Closed {
@@ -372,6 +427,7 @@ export async function closeFullSync(
         updated_at = ${input.now.toISOString()}::timestamptz
       where client_id = ${input.client.clientId}
     )`);
+    if (input.client.rejections.length > 0) parts.push(recordRejections(input.client, input.now));
   }
   const fromTable = sql`select ${pageColumns('n')} from ${notes} n
     where n.fan_row_id = ${fan.id} and ${pageCondition('n', input.page)}

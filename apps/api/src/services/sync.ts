@@ -13,7 +13,7 @@ import {
   sequenceMutations,
   type CursorPosition,
 } from '@fannotes/sync-core';
-import { eq } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import type { z } from 'zod';
 import type { AuthedContext } from '../context.ts';
 import { ApiError } from '../errors.ts';
@@ -24,7 +24,14 @@ import { decideNoteChanges, scopeCondition, type DecidedChanges } from './note-w
 import { isReset, pageFromRows, readNotes, type NotesPage } from './read-notes.ts';
 import { executeRows } from './raw-sql.ts';
 import type { PageRow } from './serialize.ts';
-import { closeFullSync, lockForPush, refreshFan } from './sync-statements.ts';
+import {
+  closeFullSync,
+  loadRejections,
+  type CloseInput,
+  lockForPush,
+  recordRejections,
+  refreshFan,
+} from './sync-statements.ts';
 
 type Input = z.output<typeof SyncNotesInput>;
 
@@ -159,11 +166,12 @@ async function push(
     mutations: input.clientId === undefined ? [] : (input.mutations ?? []),
     onlyFansSnapshot: input.onlyFansNotes ? { notes: input.onlyFansNotes, complete: true } : undefined,
   };
+  const mutationIds = scope.mutations.map((mutation) => mutation.id);
   const locked = await lockForPush(
     tx,
     userId,
     input,
-    input.clientId === undefined ? undefined : { clientId: input.clientId, now },
+    input.clientId === undefined ? undefined : { clientId: input.clientId, now, mutationIds },
     (fanRowId) => scopeCondition(scope, fanRowId),
   );
   try {
@@ -177,6 +185,10 @@ async function push(
   const plan = planFor(ctx, locked.fan, input, now, true);
   const client = locked.client === null ? await loadClient(tx, input.clientId!) : locked.client;
   if (client && client.userId !== userId) throw foreignClient();
+  const earlierRejections =
+    client && locked.rejections === null
+      ? await loadRejections(tx, client.clientId, mutationIds)
+      : (locked.rejections ?? undefined);
   const write: FanWrite = {
     tx,
     fan: locked.fan,
@@ -197,7 +209,7 @@ async function push(
   let results: MutationResult[] = [];
   let lastMutationId = client?.lastMutationId ?? null;
   let values: DecidedChanges['values'] = [];
-  let recorded: { clientId: string; lastMutationId: number } | undefined;
+  let recorded: CloseInput['client'];
   let snapshotMerged = false;
   if (mutations.length > 0 || snapshot) {
     const decided = await decideNoteChanges(
@@ -205,6 +217,7 @@ async function push(
       {
         mutations,
         lastMutationId: client?.lastMutationId ?? 0,
+        earlierRejections,
         ...(snapshot ? { onlyFansSnapshot: { notes: snapshot, complete: true } } : {}),
       },
       locked.scope ?? undefined,
@@ -215,7 +228,12 @@ async function push(
     snapshotMerged = snapshot !== undefined && decided.output.skipped === 0;
     if (client) {
       lastMutationId = decided.output.lastMutationId;
-      if (lastMutationId !== client.lastMutationId) recorded = { clientId: client.clientId, lastMutationId };
+      const rejections = results.flatMap((result) =>
+        result.status === 'rejected' ? [{ id: result.id, reason: result.reason }] : [],
+      );
+      if (lastMutationId !== client.lastMutationId) {
+        recorded = { clientId: client.clientId, lastMutationId, rejections };
+      }
     }
   }
 
@@ -351,6 +369,11 @@ async function refusal(ctx: AuthedContext, input: Input, now: Date, error: ApiEr
     const refused = sequenced.toProcess.flatMap((step) =>
       step.action === 'apply' ? [step.mutation.id] : [],
     );
+    // Sent again after an answer that was lost: refused (or rejected) the first time, still not saved.
+    const again = sequenced.toProcess.flatMap((step) =>
+      step.action === 'duplicate' ? [step.mutation.id] : [],
+    );
+    const earlier = client && again.length > 0 ? await loadRejections(tx, clientId, again) : new Map();
     if (refused.length > 0) {
       await tx
         .insert(syncClients)
@@ -365,8 +388,13 @@ async function refusal(ctx: AuthedContext, input: Input, now: Date, error: ApiEr
           target: syncClients.clientId,
           set: { lastMutationId: sequenced.lastMutationId, updatedAt: now },
         });
+      const rejections = refused.map((id) => ({ id, reason: error.message }));
+      await executeRows(tx, sql`with ${recordRejections({ clientId, rejections }, now)} select 1`);
     }
-    return { lastMutationId: sequenced.lastMutationId, refusedMutationIds: refused };
+    return {
+      lastMutationId: sequenced.lastMutationId,
+      refusedMutationIds: [...again.filter((id) => earlier.has(id)), ...refused].sort((a, b) => a - b),
+    };
   });
   // Another user's client id: nothing was recorded, and the refusal is about that first.
   if (!recorded) return foreignClient();
