@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { POLL_INTERVAL_MS } from '../src/utils/messages.ts';
 import { CREATOR, LEO, MIA, SAM, onlyFansJson } from './fixtures/onlyfans.ts';
 import {
   devToken,
@@ -176,6 +177,24 @@ describe('the notes panel on onlyfans.com', () => {
     });
     await page.locator(`${PANEL} button[aria-label="Refresh notes"]`).click();
     await note('Teammate: asked for a discount').waitFor({ timeout: 15_000 });
+  });
+
+  test("a teammate's note appears in the open panel with no action (it reads again every 20 s)", async () => {
+    await rest(api.url, teammateToken, 'POST', '/update-note', {
+      fanId: String(SAM.id),
+      content: 'Teammate: prefers voice notes',
+    });
+    await note('Teammate: prefers voice notes').waitFor({ timeout: POLL_INTERVAL_MS + 10_000 });
+  });
+
+  test("a teammate's note written just after a sync shows on reopening, throttle or not (issue 15)", async () => {
+    await rest(api.url, teammateToken, 'POST', '/update-note', {
+      fanId: String(SAM.id),
+      content: 'Teammate: birthday next week',
+    });
+    // Within the 30 s throttle of the last sync: the panel still asks the API for the stored notes.
+    await page.reload();
+    await note('Teammate: birthday next week').waitFor({ timeout: 10_000 });
   });
 
   test('with the API stopped a new note shows as pending, and after the API returns it is stored exactly once', async () => {

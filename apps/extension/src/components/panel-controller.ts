@@ -4,6 +4,7 @@ import { FanTracker } from '../utils/fan-tracker.ts';
 import {
   isObserverMessage,
   PANEL_SOURCE,
+  POLL_INTERVAL_MS,
   type PanelHello,
   type Reply,
   type PanelRequest,
@@ -103,6 +104,14 @@ export function startPanel(ctx: ContentScriptContext): void {
     tracker.observe(event.data);
   });
   window.postMessage({ source: PANEL_SOURCE, kind: 'hello' } satisfies PanelHello, location.origin);
+  // While the panel is open and its tab visible, its fan's stored notes are read again every 20 s
+  // (and at once when the tab comes back), so a teammate's note shows without a reload.
+  const poll = () => {
+    const fan = tracker.current;
+    if (fan && document.visibilityState === 'visible') void send({ type: 'fan-poll', fanId: fan.fanId });
+  };
+  ctx.setInterval(poll, POLL_INTERVAL_MS);
+  ctx.addEventListener(document, 'visibilitychange', poll);
   // The observer reports navigations; this catches any it could not see.
   ctx.setInterval(() => tracker.setHref(location.href), 1000);
   tracker.setHref(location.href);

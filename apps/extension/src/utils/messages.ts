@@ -14,12 +14,20 @@ export type PanelRequest =
   | { type: 'note-delete'; fanId: string; noteId: string }
   /** Of a note and its conflict copy, keep `keepId`'s text on the original and delete the copy. */
   | { type: 'conflict-keep'; fanId: string; originalId: string; copyId: string; keep: 'original' | 'copy' }
+  /**
+   * The panel is still open on this fan (every 20 s while its tab is visible, and when the tab comes
+   * back): read its stored notes, so teammates' changes show without a reload.
+   */
+  | { type: 'fan-poll'; fanId: string }
   /** The refresh button: a forced full sync. */
   | { type: 'refresh'; fanId: string }
   /** An edit the API did not save (`id`: its mutation id): forget it, or send the same change again. */
   | { type: 'unsaved-dismiss'; id: number }
   | { type: 'unsaved-retry'; id: number }
   | { type: 'open-options' };
+
+/** How often an open panel reads its fan's stored notes again (`fan-poll`). */
+export const POLL_INTERVAL_MS = 20_000;
 
 export type Reply = { ok: true } | { ok: false; error: string };
 

@@ -28,6 +28,9 @@ export async function handleRequest(deps: RequestDeps, request: PanelRequest): P
         await rememberFan(deps, request);
         void deps.runner.request(request.fan.fanId);
         return { ok: true };
+      case 'fan-poll':
+        void deps.runner.request(request.fanId);
+        return { ok: true };
       case 'refresh':
         void deps.runner.request(request.fanId, true);
         return { ok: true };

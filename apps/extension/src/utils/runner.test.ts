@@ -102,23 +102,24 @@ describe('pulls', () => {
     expect(await t.status()).toEqual({ state: 'idle', message: null, retryAt: null });
   });
 
-  test('reopening within the throttle interval makes no call; after it, a delta from the cursor', async () => {
+  test("reopening within the throttle interval still reads from the API (teammates' notes), from the cursor", async () => {
     const t = setup();
     t.answer({ notes: [note(noteId(1)), note(noteId(2))], cursor: 'v1.3' });
     await t.runner.request(FAN);
     t.advance(defaultThrottlePolicy.minIntervalMs - 1);
-    await t.runner.request(FAN);
-    expect(t.calls).toHaveLength(1);
-
-    t.advance(1);
+    // A teammate added a note meanwhile: the API's throttled read carries it.
     t.answer({
+      synchronized: false,
+      throttled: true,
       reset: false,
       notes: [note(noteId(3), { version: 4 })],
       deletedNoteIds: [noteId(1)],
       cursor: 'v1.4',
     });
     await t.runner.request(FAN);
-    expect(t.calls[1]).toMatchObject({ cursor: 'v1.3' });
+    expect(t.calls).toHaveLength(2);
+    expect(t.calls[1]).toMatchObject({ cursor: 'v1.3', force: false });
+    expect(t.calls[1]!.onlyFansNotes).toBeUndefined();
     expect((await t.view()).notes.map((n) => n.id).sort()).toEqual([noteId(2), noteId(3)]);
   });
 

@@ -182,7 +182,8 @@ export class SyncRunner {
       now: now(),
       policy: this.deps.policy,
     });
-    if (plan.action === 'throttled') return 'ok';
+    // Throttled: no full sync, but the API is still asked for the stored notes (a cheap read), so
+    // teammates' changes always show. The throttle governs reading OnlyFans and full syncs only.
     if (plan.action === 'reject') {
       this.deferred.set(fanId, plan.nextSyncAt);
       return 'ok';
