@@ -3,7 +3,8 @@ import { readFile, readdir, rename, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import postgres from 'postgres';
-import { migrationsFolder, openPglite, openPostgres, type DatabaseHandle } from './client.ts';
+import { migrationsFolder } from './migrate.ts';
+import { openPglite, openPostgres, type DatabaseHandle } from './open.ts';
 
 export interface TestDatabase extends DatabaseHandle {
   /** The connection URL of the database made for this test file (PostgreSQL only). */
