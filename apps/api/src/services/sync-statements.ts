@@ -4,8 +4,8 @@ import { getTableColumns, sql, type SQL } from 'drizzle-orm';
 import { fanNotFound, roleRights, type FanRow } from './authz.ts';
 import { tryTakeLease } from './lease.ts';
 import { decodeRow, executeRows, recordsetColumns, textArray, toColumnNames } from './raw-sql.ts';
-import { boundedPage, pageCondition, type PageSpec } from './read-notes.ts';
-import { pageColumns, type NoteRow, type PageRow } from './serialize.ts';
+import { notesPage, type PageSpec } from './read-notes.ts';
+import type { NoteRow, PageRow } from './serialize.ts';
 
 /**
  * The statements of a full sync, each folding several steps into one round trip.
@@ -208,7 +208,7 @@ export type Refreshed =
       purgedThroughVersion: number;
       latest: { lastFullSyncAt: Date | null; lastForcedSyncAt: Date | null } | null;
       client: ClientRow | null;
-      /** The page's rows (read-notes.ts boundedPage), ordered by (version, id). */
+      /** The page's rows (read-notes.ts notesPage), ordered by (version, id). */
       rows: PageRow[];
     }
   | { outcome: 'foreign-client' };
@@ -263,13 +263,13 @@ export async function refreshFan(db: Database, input: RefreshInput): Promise<Ref
         last_forced_sync_at = ${stamp(input.fanState.lastForcedSyncAt)}::timestamptz
       where id = ${fan.id} and coalesce((select fresh from latest), false)
       returning purged_through_version
-    ), page as (${boundedPage(
-      sql`select ${pageColumns('n')} from ${notes} n
-        where n.fan_row_id = ${fan.id} and ${pageCondition('n', input.page)}
-          and (coalesce((select taken from lease), false) or ${input.readWhenBusy}::boolean)
-          and n.id not in (select id from purged)`,
-      input.limit,
-    )})
+    ), page as (${notesPage({
+      fanRowId: sql`${fan.id}`,
+      page: input.page,
+      limit: input.limit,
+      where: sql`(coalesce((select taken from lease), false) or ${input.readWhenBusy}::boolean)
+        and n.id not in (select id from purged)`,
+    })})
     select (select taken from lease) as "lease.taken", f.version as "fan.version",
       bumped.purged_through_version as "fan.purged_through_version",
       latest.fresh as "latest.fresh", latest.last_full_sync_at as "latest.last_full_sync_at",
@@ -358,7 +358,7 @@ export function recordRejections(
 }
 
 export interface Closed {
-  /** Page rows (read-notes.ts boundedPage) ordered by (version, id), as they are after this statement. */
+  /** Page rows (read-notes.ts notesPage) ordered by (version, id), as they are after this statement. */
   rows: PageRow[];
   purgedThroughVersion: number;
 }
@@ -429,14 +429,14 @@ export async function closeFullSync(
     )`);
     if (input.client.rejections.length > 0) parts.push(recordRejections(input.client, input.now));
   }
-  const fromTable = sql`select ${pageColumns('n')} from ${notes} n
-    where n.fan_row_id = ${fan.id} and ${pageCondition('n', input.page)}
-      and n.id <> all(${changedIds}::text[]) and n.id not in (select id from purged)`;
-  const fromWritten =
-    written.length > 0
-      ? sql` union all select ${pageColumns('w')} from written w where ${pageCondition('w', input.page)}`
-      : sql``;
-  parts.push(sql`page as (${boundedPage(sql`${fromTable}${fromWritten}`, input.limit)})`);
+  const page = notesPage({
+    fanRowId: sql`${fan.id}`,
+    page: input.page,
+    limit: input.limit,
+    where: sql`n.id <> all(${changedIds}::text[]) and n.id not in (select id from purged)`,
+    written: written.length > 0 ? sql.raw('written') : undefined,
+  });
+  parts.push(sql`page as (${page})`);
 
   const rows = await execute(
     sql`with ${sql.join(parts, sql`, `)}
