@@ -3,7 +3,8 @@ import { fans, notes, syncClients, syncRejections, type Database, type Transacti
 import { getTableColumns, sql, type SQL } from 'drizzle-orm';
 import { fanNotFound, roleRights, type FanRow } from './authz.ts';
 import { tryTakeLease } from './lease.ts';
-import { decodeRow, executeRows, recordsetColumns, textArray, toColumnNames } from './raw-sql.ts';
+import { upsertNotes } from './note-writes.ts';
+import { decodeRow, executeRows, textArray } from './raw-sql.ts';
 import { notesPage, type PageSpec } from './read-notes.ts';
 import type { NoteRow, PageRow } from './serialize.ts';
 
@@ -303,17 +304,6 @@ export async function refreshFan(db: Database, input: RefreshInput): Promise<Ref
   };
 }
 
-const NOTE_COLUMNS = Object.values(getTableColumns(notes)).map((column) => `"${column.name}"`);
-const NOTE_COLUMN_LIST = sql.raw(NOTE_COLUMNS.join(', '));
-const NOTE_RECORDSET = sql.raw(recordsetColumns(notes));
-const { id: _id, createdAt: _createdAt, createdBy: _createdBy, ...updatable } = getTableColumns(notes);
-// Every column but the identity ones takes the new value on conflict (as the drizzle upsert does).
-const NOTE_UPDATE_SET = sql.raw(
-  Object.values(updatable)
-    .map((column) => `"${column.name}" = excluded."${column.name}"`)
-    .join(', '),
-);
-
 export interface CloseInput {
   fan: FanRow;
   now: Date;
@@ -392,14 +382,7 @@ export async function closeFullSync(
 
   const parts: SQL[] = [];
   if (written.length > 0) {
-    parts.push(sql`written as (
-      insert into ${notes} (${NOTE_COLUMN_LIST})
-      select ${NOTE_COLUMN_LIST} from jsonb_to_recordset(${JSON.stringify(
-        written.map((row) => toColumnNames(notes, row)),
-      )}::text::jsonb) as x(${NOTE_RECORDSET})
-      on conflict (id) do update set ${NOTE_UPDATE_SET} where ${notes}.fan_row_id = excluded.fan_row_id
-      returning *
-    )`);
+    parts.push(sql`written as (${upsertNotes(written)})`);
   }
   parts.push(sql`purged as (
     delete from ${notes}
