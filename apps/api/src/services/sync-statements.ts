@@ -1,7 +1,7 @@
 import type { Role } from '@fannotes/contract';
 import { fans, notes, syncClients, syncRejections, type Database, type Transaction } from '@fannotes/db';
 import { getTableColumns, sql, type SQL } from 'drizzle-orm';
-import { fanNotFound, roleRights, type FanRow } from './authz.ts';
+import { callerFans, decodeCallerFan, fanNotFound, roleHas, type FanRow } from './authz.ts';
 import { tryTakeLease } from './lease.ts';
 import { upsertNotes } from './note-writes.ts';
 import { decodeRow, executeRows, textArray } from './raw-sql.ts';
@@ -23,10 +23,6 @@ import type { NoteRow, PageRow } from './serialize.ts';
  * fan row locked, in one transaction that bumps the fan's version once; a page and its cursor come
  * from one snapshot; the lease (lease.ts) is held until the sync's transaction ends.
  */
-
-const writerRoles = (Object.keys(roleRights) as Role[]).filter((role) =>
-  (roleRights[role] as readonly string[]).includes('write'),
-);
 
 const FAN_COLUMNS = Object.values(getTableColumns(fans)).map((column) => column.name);
 const LOCKED_FAN_COLUMNS = sql.raw(FAN_COLUMNS.map((name) => `l."${name}" as "locked.${name}"`).join(', '));
@@ -81,16 +77,10 @@ export async function lockForPush(
   scope?: (fanRowId: SQL) => SQL | undefined,
 ): Promise<LockedForPush> {
   const parts: SQL[] = [
-    sql`found as (
-      select f.*, f.xmin::text as "snapshot.xmin", m.role as "member.role"
-      from ${fans} f
-      join memberships m on m.account_id = f.account_id and m.user_id = ${userId}
-      where f.fan_id = ${target.fanId}${target.accountId ? sql` and f.account_id = ${target.accountId}` : sql``}
-      limit 21
-    )`,
+    sql`found as (${callerFans(userId, target)})`,
     sql`leased as materialized (
       select id, ${tryTakeLease(sql`id`)} as taken from found
-      where (select count(*) from found) = 1 and "member.role" = any(${textArray(writerRoles)}::text[])
+      where (select count(*) from found) = 1 and ${roleHas(sql`"member.role"`, 'write')}
     )`,
     sql`locked as (
       select f.*, f.xmin::text as locked_xmin
@@ -139,7 +129,7 @@ export async function lockForPush(
   const fresh =
     lockedClient != null && Number(first!['snapshot.last_mutation_id'] ?? 0) === lockedClient.lastMutationId;
   return {
-    rows: rows.map((raw) => ({ fan: decodeRow(fans, raw)!, role: raw['member.role'] as Role })),
+    rows: rows.map(decodeCallerFan),
     leased: first?.['lease.taken'] === true,
     fan: first ? decodeRow(fans, first, 'locked.') : null,
     client: lockedClient,
