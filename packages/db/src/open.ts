@@ -72,6 +72,11 @@ export async function openPostgres(options: PostgresOptions): Promise<DatabaseHa
   const prepare = options.prepare ?? true;
   const created = postgres(options.url, {
     max: options.maxConnections ?? 10,
+    // One statement at a time per connection: a statement waits in the pool's queue for the first free
+    // connection, never pipelined behind another one's, which may wait seconds on a row lock (an
+    // unrelated request then waited as long). Needs the patched driver: with max_pipeline 0 an
+    // unpatched 3.4.9 fails every transaction (porsager/postgres#1210; patches/README.md).
+    max_pipeline: 0,
     connect_timeout: 5,
     // postgres.js waits before reconnecting after a failed connection, up to 20 s by default, and
     // queries queue behind that wait: during an outage requests hung instead of failing fast, and after
