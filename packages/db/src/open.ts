@@ -66,17 +66,22 @@ function preparedByDefault<T extends Pick<PostgresClient, 'unsafe'>>(client: T):
   return client;
 }
 
+/**
+ * One statement at a time per connection: a statement waits in the pool's queue for the first free
+ * connection, never pipelined behind another one's, which may wait seconds on a row lock (an unrelated
+ * request then waited as long). Needs the patched driver: with max_pipeline 0 an unpatched 3.4.9 fails
+ * every transaction (porsager/postgres#1210; patches/README.md). Apart from the literal because the
+ * driver's types do not declare the option.
+ */
+const ONE_STATEMENT_PER_CONNECTION = { max_pipeline: 0 };
+
 /** PostgreSQL through postgres.js, the engine production runs on. */
 export async function openPostgres(options: PostgresOptions): Promise<DatabaseHandle> {
   if (options.migrate ?? true) await migratePostgresDatabase(options.url);
   const prepare = options.prepare ?? true;
   const created = postgres(options.url, {
     max: options.maxConnections ?? 10,
-    // One statement at a time per connection: a statement waits in the pool's queue for the first free
-    // connection, never pipelined behind another one's, which may wait seconds on a row lock (an
-    // unrelated request then waited as long). Needs the patched driver: with max_pipeline 0 an
-    // unpatched 3.4.9 fails every transaction (porsager/postgres#1210; patches/README.md).
-    max_pipeline: 0,
+    ...ONE_STATEMENT_PER_CONNECTION,
     connect_timeout: 5,
     // postgres.js waits before reconnecting after a failed connection, up to 20 s by default, and
     // queries queue behind that wait: during an outage requests hung instead of failing fast, and after
