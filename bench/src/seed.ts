@@ -4,6 +4,8 @@
  * the heavier scenarios need: fans with 100 notes (pushes of 100 mutations) and cold fans with 5,000.
  */
 
+import { noteTypes } from '@fannotes/contract/note-kinds';
+
 export interface SeedSize {
   accounts: number;
   fansPerAccount: number;
@@ -146,7 +148,7 @@ export function makeSeed(size: SeedSize, now: Date): { seeded: Seeded; rows: See
         fan_row_id: fanRowId,
         account_id: accountId,
         content,
-        type: ['personal', 'preferences', 'payment', 'content', 'other'][int(5)]!,
+        type: noteTypes[int(5)]!,
         color: random() < 0.3 ? ['#FF0000', '#00AFF0', '#FFD700', '#22AA55'][int(4)]! : null,
         is_pinned: random() < 0.1,
         source: fromOnlyFans ? 'onlyfans' : 'onlyautomator',

@@ -32,7 +32,7 @@ import { tokenFor } from './lib/tokens.ts';
 // test/protocol-processes.test.ts kills one sync at random points; these are the commit-boundary kills,
 // kills under many concurrent clients, and the database-side faults.
 
-/** Deadlines the API promises (packages/db/src/client.ts): lock wait 5 s, statement 10 s, connect 5 s + 1 s. */
+/** Deadlines the API promises (packages/db/src/open.ts): lock wait 5 s, statement 10 s, connect 5 s + 1 s. */
 const LOCK_TIMEOUT_MS = 5_000;
 const STATEMENT_TIMEOUT_MS = 10_000;
 const OUTAGE_DEADLINE_MS = 6_500;

@@ -3,6 +3,7 @@ export * from './envelope.ts';
 export * from './errors.ts';
 export * from './fans.ts';
 export * from './ids.ts';
+export * from './note-kinds.ts';
 export * from './notes.ts';
 export * from './optional.ts';
 export * from './protocol-version.ts';

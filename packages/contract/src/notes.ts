@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { AccountId, FanId, NoteId, Timestamp } from './ids.ts';
+import { noteSources, noteTypes } from './note-kinds.ts';
 import { optional } from './optional.ts';
 import { userText } from './text.ts';
 
@@ -19,11 +20,9 @@ export const MAX_ONLYFANS_NOTE_LENGTH = 20000;
  */
 export const MAX_LIVE_NOTES_PER_FAN = 2000;
 
-export const noteTypes = ['personal', 'preferences', 'payment', 'content', 'other'] as const;
 export const NoteType = z.enum(noteTypes);
 export type NoteType = z.infer<typeof NoteType>;
 
-export const noteSources = ['onlyautomator', 'onlyfans'] as const;
 export const NoteSource = z.enum(noteSources);
 export type NoteSource = z.infer<typeof NoteSource>;
 

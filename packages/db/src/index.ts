@@ -1,3 +1,5 @@
-export * from './client.ts';
+export { migrationsFolder } from './migrate.ts';
+export * from './open.ts';
+export { withQueryCount, type QueryCount } from './query-count.ts';
 export * as schema from './schema/index.ts';
 export * from './schema/index.ts';

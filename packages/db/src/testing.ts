@@ -3,7 +3,8 @@ import { readFile, readdir, rename, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import postgres from 'postgres';
-import { migrationsFolder, openPglite, openPostgres, type DatabaseHandle } from './client.ts';
+import { migrationsFolder } from './migrate.ts';
+import { openPglite, openPostgres, type DatabaseHandle } from './open.ts';
 
 export interface TestDatabase extends DatabaseHandle {
   /** The connection URL of the database made for this test file (PostgreSQL only). */
@@ -16,17 +17,27 @@ export interface TestDatabase extends DatabaseHandle {
  * migrated snapshot, which takes well under a second instead of migrating each time.
  */
 export async function createTestDatabase(
-  options: { url?: string | undefined; maxConnections?: number } = {},
+  options: {
+    url?: string | undefined;
+    maxConnections?: number | undefined;
+    /** Count statements and round trips for `withQueryCount` (query-count.ts). */
+    countQueries?: boolean;
+  } = {},
 ): Promise<TestDatabase> {
   const url = 'url' in options ? options.url : process.env.DATABASE_URL;
-  if (url) return createPostgresTestDatabase(url, options.maxConnections);
-  const handle = await openPglite({ loadDataDir: await migratedSnapshot(), migrate: false });
+  const countQueries = options.countQueries ?? false;
+  if (url) return createPostgresTestDatabase(url, options.maxConnections, countQueries);
+  const handle = await openPglite({ loadDataDir: await migratedSnapshot(), migrate: false, countQueries });
   return { ...handle, url: undefined };
 }
 
 // Whole databases rather than schemas: drizzle-kit writes `"public".` into foreign keys, so a schema
 // per test file would still point at the shared public tables.
-async function createPostgresTestDatabase(serverUrl: string, maxConnections = 10): Promise<TestDatabase> {
+async function createPostgresTestDatabase(
+  serverUrl: string,
+  maxConnections = 10,
+  countQueries = false,
+): Promise<TestDatabase> {
   const name = `fannotes_test_${Date.now().toString(36)}_${randomBytes(4).toString('hex')}`;
   const admin = postgres(serverUrl, { max: 1, onnotice: () => {} });
   try {
@@ -36,7 +47,7 @@ async function createPostgresTestDatabase(serverUrl: string, maxConnections = 10
   }
   const url = new URL(serverUrl);
   url.pathname = `/${name}`;
-  const handle = await openPostgres({ url: url.toString(), maxConnections });
+  const handle = await openPostgres({ url: url.toString(), maxConnections, countQueries });
   return {
     ...handle,
     url: url.toString(),

@@ -7,7 +7,7 @@ import { serverUrl } from './config.ts';
 
 /** What the suite's own connections call themselves, so that they are never taken for the API's. */
 export const ADMIN_APPLICATION = 'hardening-admin';
-/** What the API's connections call themselves (packages/db/src/client.ts). */
+/** What the API's connections call themselves (packages/db/src/open.ts). */
 export const API_APPLICATION = 'fannotes-api';
 
 export interface HardeningDatabase {

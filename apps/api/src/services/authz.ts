@@ -2,6 +2,7 @@ import type { Role } from '@fannotes/contract';
 import { fans, memberships, type Database } from '@fannotes/db';
 import { and, eq, sql, type SQL } from 'drizzle-orm';
 import { ApiError } from '../errors.ts';
+import { decodeRow, executeRows, textArray } from './raw-sql.ts';
 
 /**
  * What each role may do. Read notes: every role. Write notes and register fans: owner, manager,
@@ -15,6 +16,16 @@ export const roleRights = {
 } as const satisfies Record<Role, readonly string[]>;
 
 export type Right = (typeof roleRights)['owner'][number];
+
+const rolesWith = (right: Right) =>
+  (Object.keys(roleRights) as Role[]).filter((role) =>
+    (roleRights[role] as readonly Right[]).includes(right),
+  );
+
+/** The condition, in SQL, that `role` (a role column or expression) has `right`, from roleRights. */
+export function roleHas(role: SQL, right: Right): SQL {
+  return sql`${role} = any(${textArray(rolesWith(right))}::text[])`;
+}
 
 export function requireRight(role: Role, right: Right): void {
   if (!(roleRights[role] as readonly Right[]).includes(right)) {
@@ -35,52 +46,35 @@ export const fanNotFound = () => new ApiError('resource_not_found', 'Fan not fou
 export const accountNotFound = () => new ApiError('resource_not_found', 'Account not found.');
 
 /**
- * The fan named by a request, among the caller's accounts only, with the caller's role on its account.
+ * The fans a request names (`fanId`, and `accountId` when given) among the caller's accounts only,
+ * with the caller's role on each one's account: the one statement of fan resolution, run on its own
+ * (resolveFan) or as the first CTE of a push (sync-statements.ts lockForPush). Columns: the fan row's
+ * (`f.*`), `member.role`, and `snapshot.xmin`, the version of the fan row this statement's snapshot
+ * saw (lockForPush compares it with the row it then locks). At most 21 rows: one is the answer, two
+ * or more an ambiguity (pickResolvedFan), and the error lists at most that many accounts.
  * Read from the database on every request: a removed membership takes effect at once.
  */
+export function callerFans(userId: string, target: { fanId: string; accountId?: string | undefined }): SQL {
+  return sql`select f.*, m.role as "member.role", f.xmin::text as "snapshot.xmin"
+    from ${fans} f
+    join ${memberships} m on m.account_id = f.account_id and m.user_id = ${userId}
+    where f.fan_id = ${target.fanId}${target.accountId ? sql` and f.account_id = ${target.accountId}` : sql``}
+    limit 21`;
+}
+
+/** A row of callerFans: the fan and the caller's role on its account. */
+export function decodeCallerFan(raw: Record<string, unknown>): { fan: FanRow; role: Role } {
+  return { fan: decodeRow(fans, raw)!, role: raw['member.role'] as Role };
+}
+
+/** The fan named by a request, among the caller's accounts only, with the caller's role on its account. */
 export async function resolveFan(
   db: Database,
   userId: string,
   target: { fanId: string; accountId?: string | undefined },
 ): Promise<{ fan: FanRow; role: Role }> {
-  const queries = resolveQueries(db);
-  const rows = target.accountId
-    ? await queries.inAccount.execute({ userId, fanId: target.fanId, accountId: target.accountId })
-    : await queries.anyAccount.execute({ userId, fanId: target.fanId });
-  return pickResolvedFan(rows);
-}
-
-/**
- * resolveFan's two queries, built once per database (drizzle builds SQL text on every call otherwise,
- * a measurable share of a throttled read's CPU) and prepared by name.
- */
-const resolveCache = new WeakMap<Database, ReturnType<typeof buildResolveQueries>>();
-function resolveQueries(db: Database) {
-  let queries = resolveCache.get(db);
-  if (!queries) {
-    queries = buildResolveQueries(db);
-    resolveCache.set(db, queries);
-  }
-  return queries;
-}
-
-function buildResolveQueries(db: Database) {
-  const base = (where: SQL | undefined) =>
-    db
-      .select({ fan: fans, role: memberships.role })
-      .from(fans)
-      .innerJoin(
-        memberships,
-        and(eq(memberships.accountId, fans.accountId), eq(memberships.userId, sql.placeholder('userId'))),
-      )
-      .where(where)
-      .limit(21);
-  return {
-    anyAccount: base(eq(fans.fanId, sql.placeholder('fanId'))).prepare('resolve_fan'),
-    inAccount: base(
-      and(eq(fans.fanId, sql.placeholder('fanId')), eq(fans.accountId, sql.placeholder('accountId'))),
-    ).prepare('resolve_fan_in_account'),
-  };
+  const rows = await executeRows(db, callerFans(userId, target));
+  return pickResolvedFan(rows.map(decodeCallerFan));
 }
 
 /** The one fan a resolve query found among the caller's accounts (not found, or ambiguous: an error). */

@@ -3,7 +3,7 @@ import { notes } from '@fannotes/db';
 import { applyChanges, type ApplyOutput, type ServerNote } from '@fannotes/sync-core';
 import { getTableColumns, or, sql, type SQL } from 'drizzle-orm';
 import { newNoteId, type FanWrite } from './fan-transaction.ts';
-import { textArray } from './raw-sql.ts';
+import { decodeRow, executeRows, recordsetColumns, textArray, toColumnNames } from './raw-sql.ts';
 import type { NoteRow } from './serialize.ts';
 
 export interface NoteChanges {
@@ -133,12 +133,6 @@ function toServerNote(row: NoteRow): ServerNote {
   };
 }
 
-const { id: _id, createdAt: _createdAt, createdBy: _createdBy, ...updatable } = getTableColumns(notes);
-// Every column but the identity ones takes the new value on conflict.
-export const onConflictSet = Object.fromEntries(
-  Object.entries(updatable).map(([key, column]) => [key, sql.raw(`excluded."${column.name}"`)]),
-) as Record<string, SQL>;
-
 /** Every created or changed note in its new state, as the row to write. */
 function rowsToWrite(write: FanWrite, before: Map<string, NoteRow>, output: ApplyOutput) {
   return [...output.changed.values()].map((note): typeof notes.$inferInsert => {
@@ -170,16 +164,36 @@ function rowsToWrite(write: FanWrite, before: Map<string, NoteRow>, output: Appl
   });
 }
 
-/** One upsert for every created or changed note; rows of another fan are never overwritten. */
+const NOTE_COLUMN_LIST = sql.raw(
+  Object.values(getTableColumns(notes))
+    .map((column) => `"${column.name}"`)
+    .join(', '),
+);
+const NOTE_RECORDSET = sql.raw(recordsetColumns(notes));
+const { id: _id, createdAt: _createdAt, createdBy: _createdBy, ...updatable } = getTableColumns(notes);
+// Every column but the identity ones takes the new value on conflict.
+const NOTE_UPDATE_SET = sql.raw(
+  Object.values(updatable)
+    .map((column) => `"${column.name}" = excluded."${column.name}"`)
+    .join(', '),
+);
+
+/**
+ * The one notes upsert: every created or changed note in one statement (a statement of its own, or a
+ * CTE of a sync's closing statement), returning the rows as written. A row whose id is a note of
+ * another fan is never overwritten (the conflict's `where`). The rows travel as one JSON parameter, so
+ * the statement's text, and its prepared plan, are the same for 1 or 100 notes. Not for no rows.
+ */
+export function upsertNotes(values: readonly (typeof notes.$inferInsert)[]): SQL {
+  const rows = JSON.stringify(values.map((row) => toColumnNames(notes, row)));
+  return sql`insert into ${notes} (${NOTE_COLUMN_LIST})
+    select ${NOTE_COLUMN_LIST} from jsonb_to_recordset(${rows}::text::jsonb) as x(${NOTE_RECORDSET})
+    on conflict (id) do update set ${NOTE_UPDATE_SET} where ${notes}.fan_row_id = excluded.fan_row_id
+    returning *`;
+}
+
 async function persist(write: FanWrite, values: (typeof notes.$inferInsert)[]): Promise<NoteRow[]> {
   if (values.length === 0) return [];
-  return write.tx
-    .insert(notes)
-    .values(values)
-    .onConflictDoUpdate({
-      target: notes.id,
-      set: onConflictSet,
-      setWhere: sql`${notes.fanRowId} = excluded."fan_row_id"`,
-    })
-    .returning();
+  const rows = await executeRows(write.tx, upsertNotes(values));
+  return rows.map((raw) => decodeRow(notes, raw)!);
 }

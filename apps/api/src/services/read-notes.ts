@@ -25,7 +25,7 @@ const NOTE_FIELDS_BYTES = 528;
 const TOMBSTONE_BYTES = 48;
 
 /** The condition on `alias` (a notes row) that a page's rows meet. */
-export function pageCondition(alias: string, page: PageSpec): SQL {
+function pageCondition(alias: string, page: PageSpec): SQL {
   const n = sql.raw(alias);
   if (page.reset) return sql`${n}.deleted_at is null`;
   const { version, afterId } = page.since;
@@ -33,14 +33,45 @@ export function pageCondition(alias: string, page: PageSpec): SQL {
   return sql`(${n}.version > ${version} or (${n}.version = ${version} and ${n}.id > ${afterId}))`;
 }
 
+export interface PageQuery {
+  /** The fan's row id (a value, or an expression of the statement around the page). */
+  fanRowId: SQL;
+  page: PageSpec;
+  limit: number;
+  /**
+   * A further condition on the stored notes (alias `n`), for a statement that changes some of them:
+   * those it purged or rewrote are left out of what is read from the table.
+   */
+  where?: SQL | undefined;
+  /**
+   * The name of a CTE of the same statement returning notes rows (`insert ... returning *`): read
+   * with the page's condition in place of their stored versions (which `where` leaves out).
+   */
+  written?: SQL | undefined;
+}
+
 /**
- * The one page statement, around `rows` (a select of `pageColumns` with its conditions): the first
- * `limit + 1` rows in page order (version, then id), each with `page_bytes`, the running total of what
- * the page costs through it, and only those that start within MAX_SYNC_PAGE_BYTES. So a page never
- * reads more than the bound (plus the one note that crosses it, which tells the caller there is
- * more), whatever the fan holds: text is measured with `octet_length`, which does not even detoast it.
+ * The one page reader: the select every statement that answers with notes runs (a read on its own, or
+ * a CTE of a sync's statement). The rows are the fan's notes that `page` asks for (the live set, or the
+ * changes after a cursor position), the first `limit + 1` in page order (version, then id), each with
+ * `page_bytes`, the running total of what the page costs through it, and only those that start within
+ * MAX_SYNC_PAGE_BYTES. So a page never reads more than the bound (plus the one note that crosses it,
+ * which tells the caller there is more), whatever the fan holds: text is measured with
+ * `octet_length`, which does not even detoast it. pageFromRows makes the answer of its rows.
  */
-export function boundedPage(rows: SQL, limit: number): SQL {
+export function notesPage(query: PageQuery): SQL {
+  const stored = sql`select ${pageColumns('n')} from ${notes} n
+    where n.fan_row_id = ${query.fanRowId} and ${pageCondition('n', query.page)}${
+      query.where ? sql` and ${query.where}` : sql``
+    }`;
+  const written = query.written
+    ? sql` union all select ${pageColumns('w')} from ${query.written} w where ${pageCondition('w', query.page)}`
+    : sql``;
+  return boundedPage(sql`${stored}${written}`, query.limit);
+}
+
+/** The page bound around `rows` (a select of `pageColumns`): see notesPage. */
+function boundedPage(rows: SQL, limit: number): SQL {
   const cost = (q: SQL) =>
     sql`case when ${q}.deleted_at is null then octet_length(${q}.content) + ${NOTE_FIELDS_BYTES}
       else ${TOMBSTONE_BYTES} end`;
@@ -68,14 +99,7 @@ export async function readNotes(
 ): Promise<NotesPage> {
   const reset = isReset(fan, since);
   const spec: PageSpec = reset ? { reset: true } : { reset: false, since: since! };
-  const rows = await executeRows(
-    db,
-    boundedPage(
-      sql`select ${pageColumns('n')} from ${notes} n
-        where n.fan_row_id = ${fan.id} and ${pageCondition('n', spec)}`,
-      limit,
-    ),
-  );
+  const rows = await executeRows(db, notesPage({ fanRowId: sql`${fan.id}`, page: spec, limit }));
   return pageFromRows(fan, reset, rows, limit);
 }
 
@@ -90,7 +114,7 @@ export function isReset(
 }
 
 /**
- * The page from the rows of a page statement (boundedPage), however it was run: at most `limit`
+ * The page from the rows of a page statement (notesPage), however it was run: at most `limit`
  * notes and MAX_SYNC_PAGE_BYTES (the first note always), `more` when rows were left out. A page that
  * ends inside a version ends with a position cursor (the next page starts after its last note);
  * a complete one with the fan's version.

@@ -1,11 +1,12 @@
 import type { Role } from '@fannotes/contract';
 import { fans, notes, syncClients, syncRejections, type Database, type Transaction } from '@fannotes/db';
 import { getTableColumns, sql, type SQL } from 'drizzle-orm';
-import { fanNotFound, roleRights, type FanRow } from './authz.ts';
+import { callerFans, decodeCallerFan, fanNotFound, roleHas, type FanRow } from './authz.ts';
 import { tryTakeLease } from './lease.ts';
-import { decodeRow, executeRows, recordsetColumns, textArray, toColumnNames } from './raw-sql.ts';
-import { boundedPage, pageCondition, type PageSpec } from './read-notes.ts';
-import { pageColumns, type NoteRow, type PageRow } from './serialize.ts';
+import { upsertNotes } from './note-writes.ts';
+import { decodeRow, executeRows, textArray } from './raw-sql.ts';
+import { notesPage, type PageSpec } from './read-notes.ts';
+import type { NoteRow, PageRow } from './serialize.ts';
 
 /**
  * The statements of a full sync, each folding several steps into one round trip.
@@ -22,10 +23,6 @@ import { pageColumns, type NoteRow, type PageRow } from './serialize.ts';
  * fan row locked, in one transaction that bumps the fan's version once; a page and its cursor come
  * from one snapshot; the lease (lease.ts) is held until the sync's transaction ends.
  */
-
-const writerRoles = (Object.keys(roleRights) as Role[]).filter((role) =>
-  (roleRights[role] as readonly string[]).includes('write'),
-);
 
 const FAN_COLUMNS = Object.values(getTableColumns(fans)).map((column) => column.name);
 const LOCKED_FAN_COLUMNS = sql.raw(FAN_COLUMNS.map((name) => `l."${name}" as "locked.${name}"`).join(', '));
@@ -80,16 +77,10 @@ export async function lockForPush(
   scope?: (fanRowId: SQL) => SQL | undefined,
 ): Promise<LockedForPush> {
   const parts: SQL[] = [
-    sql`found as (
-      select f.*, f.xmin::text as "snapshot.xmin", m.role as "member.role"
-      from ${fans} f
-      join memberships m on m.account_id = f.account_id and m.user_id = ${userId}
-      where f.fan_id = ${target.fanId}${target.accountId ? sql` and f.account_id = ${target.accountId}` : sql``}
-      limit 21
-    )`,
+    sql`found as (${callerFans(userId, target)})`,
     sql`leased as materialized (
       select id, ${tryTakeLease(sql`id`)} as taken from found
-      where (select count(*) from found) = 1 and "member.role" = any(${textArray(writerRoles)}::text[])
+      where (select count(*) from found) = 1 and ${roleHas(sql`"member.role"`, 'write')}
     )`,
     sql`locked as (
       select f.*, f.xmin::text as locked_xmin
@@ -138,7 +129,7 @@ export async function lockForPush(
   const fresh =
     lockedClient != null && Number(first!['snapshot.last_mutation_id'] ?? 0) === lockedClient.lastMutationId;
   return {
-    rows: rows.map((raw) => ({ fan: decodeRow(fans, raw)!, role: raw['member.role'] as Role })),
+    rows: rows.map(decodeCallerFan),
     leased: first?.['lease.taken'] === true,
     fan: first ? decodeRow(fans, first, 'locked.') : null,
     client: lockedClient,
@@ -208,7 +199,7 @@ export type Refreshed =
       purgedThroughVersion: number;
       latest: { lastFullSyncAt: Date | null; lastForcedSyncAt: Date | null } | null;
       client: ClientRow | null;
-      /** The page's rows (read-notes.ts boundedPage), ordered by (version, id). */
+      /** The page's rows (read-notes.ts notesPage), ordered by (version, id). */
       rows: PageRow[];
     }
   | { outcome: 'foreign-client' };
@@ -263,13 +254,13 @@ export async function refreshFan(db: Database, input: RefreshInput): Promise<Ref
         last_forced_sync_at = ${stamp(input.fanState.lastForcedSyncAt)}::timestamptz
       where id = ${fan.id} and coalesce((select fresh from latest), false)
       returning purged_through_version
-    ), page as (${boundedPage(
-      sql`select ${pageColumns('n')} from ${notes} n
-        where n.fan_row_id = ${fan.id} and ${pageCondition('n', input.page)}
-          and (coalesce((select taken from lease), false) or ${input.readWhenBusy}::boolean)
-          and n.id not in (select id from purged)`,
-      input.limit,
-    )})
+    ), page as (${notesPage({
+      fanRowId: sql`${fan.id}`,
+      page: input.page,
+      limit: input.limit,
+      where: sql`(coalesce((select taken from lease), false) or ${input.readWhenBusy}::boolean)
+        and n.id not in (select id from purged)`,
+    })})
     select (select taken from lease) as "lease.taken", f.version as "fan.version",
       bumped.purged_through_version as "fan.purged_through_version",
       latest.fresh as "latest.fresh", latest.last_full_sync_at as "latest.last_full_sync_at",
@@ -302,17 +293,6 @@ export async function refreshFan(db: Database, input: RefreshInput): Promise<Ref
     rows: rows.filter((raw) => raw.id !== null),
   };
 }
-
-const NOTE_COLUMNS = Object.values(getTableColumns(notes)).map((column) => `"${column.name}"`);
-const NOTE_COLUMN_LIST = sql.raw(NOTE_COLUMNS.join(', '));
-const NOTE_RECORDSET = sql.raw(recordsetColumns(notes));
-const { id: _id, createdAt: _createdAt, createdBy: _createdBy, ...updatable } = getTableColumns(notes);
-// Every column but the identity ones takes the new value on conflict (as the drizzle upsert does).
-const NOTE_UPDATE_SET = sql.raw(
-  Object.values(updatable)
-    .map((column) => `"${column.name}" = excluded."${column.name}"`)
-    .join(', '),
-);
 
 export interface CloseInput {
   fan: FanRow;
@@ -358,7 +338,7 @@ export function recordRejections(
 }
 
 export interface Closed {
-  /** Page rows (read-notes.ts boundedPage) ordered by (version, id), as they are after this statement. */
+  /** Page rows (read-notes.ts notesPage) ordered by (version, id), as they are after this statement. */
   rows: PageRow[];
   purgedThroughVersion: number;
 }
@@ -392,14 +372,7 @@ export async function closeFullSync(
 
   const parts: SQL[] = [];
   if (written.length > 0) {
-    parts.push(sql`written as (
-      insert into ${notes} (${NOTE_COLUMN_LIST})
-      select ${NOTE_COLUMN_LIST} from jsonb_to_recordset(${JSON.stringify(
-        written.map((row) => toColumnNames(notes, row)),
-      )}::text::jsonb) as x(${NOTE_RECORDSET})
-      on conflict (id) do update set ${NOTE_UPDATE_SET} where ${notes}.fan_row_id = excluded.fan_row_id
-      returning *
-    )`);
+    parts.push(sql`written as (${upsertNotes(written)})`);
   }
   parts.push(sql`purged as (
     delete from ${notes}
@@ -429,14 +402,14 @@ export async function closeFullSync(
     )`);
     if (input.client.rejections.length > 0) parts.push(recordRejections(input.client, input.now));
   }
-  const fromTable = sql`select ${pageColumns('n')} from ${notes} n
-    where n.fan_row_id = ${fan.id} and ${pageCondition('n', input.page)}
-      and n.id <> all(${changedIds}::text[]) and n.id not in (select id from purged)`;
-  const fromWritten =
-    written.length > 0
-      ? sql` union all select ${pageColumns('w')} from written w where ${pageCondition('w', input.page)}`
-      : sql``;
-  parts.push(sql`page as (${boundedPage(sql`${fromTable}${fromWritten}`, input.limit)})`);
+  const page = notesPage({
+    fanRowId: sql`${fan.id}`,
+    page: input.page,
+    limit: input.limit,
+    where: sql`n.id <> all(${changedIds}::text[]) and n.id not in (select id from purged)`,
+    written: written.length > 0 ? sql.raw('written') : undefined,
+  });
+  parts.push(sql`page as (${page})`);
 
   const rows = await execute(
     sql`with ${sql.join(parts, sql`, `)}

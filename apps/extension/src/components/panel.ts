@@ -1,4 +1,6 @@
 import type { NoteType } from '@fannotes/contract';
+// The note kinds alone: the contract's main entry would bring zod into the page.
+import { defaultNoteType, noteTypes } from '@fannotes/contract/note-kinds';
 import type { DetectedFan } from '../utils/detect-fan.ts';
 import { displayNotes, type DisplayNote } from '../utils/local-view.ts';
 import type { Reply } from '../utils/messages.ts';
@@ -10,14 +12,6 @@ import { panelCss } from './panel-styles.ts';
 /** The stable hook for automation and user styles. */
 export const PANEL_HOST_ID = 'fannotes-panel';
 
-// Spelled out here rather than imported from the contract, whose runtime brings zod into the page.
-const NOTE_TYPES = [
-  'personal',
-  'preferences',
-  'payment',
-  'content',
-  'other',
-] as const satisfies readonly NoteType[];
 const COLORS: [string, string | null][] = [
   ['No colour', null],
   ['Red', '#F04438'],
@@ -132,7 +126,7 @@ export function createPanel(doc: Document, actions: PanelActions) {
     'aria-label': 'New note',
     placeholder: 'Add a note… (Ctrl+Enter to save)',
   });
-  const addType = typeSelect(doc, 'personal', 'Type of the new note');
+  const addType = typeSelect(doc, defaultNoteType, 'Type of the new note');
   const addColor = colorSelect(doc, null, 'Colour of the new note');
   const addPin = h(doc, 'input', { type: 'checkbox', 'aria-label': 'Pin the new note' });
   const addButton = h(doc, 'button', { class: 'primary', type: 'submit' }, 'Add');
@@ -599,7 +593,7 @@ export function createPanel(doc: Document, actions: PanelActions) {
 
 function typeSelect(doc: Document, value: NoteType, label: string): HTMLSelectElement {
   const select = h(doc, 'select', { 'aria-label': label });
-  for (const type of NOTE_TYPES)
+  for (const type of noteTypes)
     select.append(h(doc, 'option', { value: type, selected: type === value }, type));
   return select;
 }

@@ -1,4 +1,5 @@
 import type { Note, NoteSource, NoteType } from '@fannotes/contract';
+import { defaultNoteType } from '@fannotes/contract/note-kinds';
 import { sortNotes } from '@fannotes/sync-core';
 import type { FanView, OutboxEntry } from './model.ts';
 
@@ -44,7 +45,7 @@ export function displayNotes(
       id: mutation.noteId,
       // A restyle may carry no text (the contract allows it): the text stays as shown.
       content: content ?? previous?.content ?? '',
-      type: type ?? previous?.type ?? 'personal',
+      type: type ?? previous?.type ?? defaultNoteType,
       color: color === undefined ? (previous?.color ?? null) : color,
       isPinned: isPinned ?? previous?.isPinned ?? false,
       source: previous?.source ?? 'onlyautomator',

@@ -1,3 +1,4 @@
+import { defaultNoteType, noteSources, noteTypes } from '@fannotes/contract/note-kinds';
 import { sql } from 'drizzle-orm';
 import {
   bigint,
@@ -13,8 +14,8 @@ import {
 import { accounts } from './accounts.ts';
 import { fans } from './fans.ts';
 
-export const noteTypes = ['personal', 'preferences', 'payment', 'content', 'other'] as const;
-export const noteSources = ['onlyautomator', 'onlyfans'] as const;
+/** `('a', 'b', ...)`: a constant list for a check constraint (the values are our own constants). */
+const inList = (values: readonly string[]) => sql.raw(`(${values.map((value) => `'${value}'`).join(', ')})`);
 
 /**
  * Notes about a fan. Deleted notes stay as tombstones (`deleted_at`) so that deltas can report them;
@@ -32,7 +33,7 @@ export const notes = pgTable(
       .notNull()
       .references(() => accounts.id, { onDelete: 'cascade' }),
     content: text('content').notNull(),
-    type: text('type', { enum: noteTypes }).notNull().default('personal'),
+    type: text('type', { enum: noteTypes }).notNull().default(defaultNoteType),
     color: text('color'),
     isPinned: boolean('is_pinned').notNull().default(false),
     source: text('source', { enum: noteSources }).notNull().default('onlyautomator'),
@@ -57,11 +58,8 @@ export const notes = pgTable(
     uniqueIndex('notes_fan_only_fans_note_unique')
       .on(table.fanRowId, table.onlyFansNoteId)
       .where(sql`${table.onlyFansNoteId} is not null`),
-    check(
-      'notes_type_check',
-      sql`${table.type} in ('personal', 'preferences', 'payment', 'content', 'other')`,
-    ),
-    check('notes_source_check', sql`${table.source} in ('onlyautomator', 'onlyfans')`),
+    check('notes_type_check', sql`${table.type} in ${inList(noteTypes)}`),
+    check('notes_source_check', sql`${table.source} in ${inList(noteSources)}`),
     check('notes_color_check', sql`${table.color} is null or ${table.color} ~ '^#[0-9A-F]{6}$'`),
   ],
 );

@@ -1,14 +1,12 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
 import { mkdir } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
 import { PGlite } from '@electric-sql/pglite';
 import { sql } from 'drizzle-orm';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
-import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
-import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator';
 import postgres from 'postgres';
+import { migratePgliteDatabase, migratePostgresDatabase } from './migrate.ts';
+import { countPgliteQueries, postgresQueryCounter } from './query-count.ts';
 import * as schema from './schema/index.ts';
 
 /** The one database type the app sees, whichever driver is underneath. */
@@ -23,104 +21,6 @@ export interface DatabaseHandle {
   ping(): Promise<void>;
   close(): Promise<void>;
 }
-
-/**
- * What one unit of work (an HTTP request) cost the database, counted at the driver: every statement
- * sent (BEGIN and COMMIT included), and the network round trips they took. With postgres.js a
- * parameterised statement a connection has not prepared yet costs two round trips (Parse/Describe,
- * then Bind/Execute); a prepared one costs one. Counted only when the handle was opened with
- * `countQueries` and the work runs inside `withQueryCount`.
- */
-export interface QueryCount {
-  statements: number;
-  roundTrips: number;
-}
-
-const queryCounts = new AsyncLocalStorage<QueryCount>();
-
-/** Runs `fn`, adding to `count` the statements and round trips made on its behalf. */
-export function withQueryCount<T>(count: QueryCount, fn: () => T): T {
-  return queryCounts.run(count, fn);
-}
-
-/**
- * postgres.js `debug` hook: counts each statement as it is written to a connection, and mirrors the
- * driver's per-connection cache of prepared statements (keyed, as the driver keys it, by parameter
- * types and text; emptied when a connection reconnects, which starts with its type query) to tell
- * one round trip from two.
- */
-function postgresQueryCounter(
-  prepare: boolean,
-): (connection: number, query: string, parameters: unknown[], types: unknown[]) => void {
-  const prepared = new Map<number, Set<string>>();
-  return (connection, query, parameters, types) => {
-    let statements = prepared.get(connection);
-    if (!statements || query.includes('from pg_catalog.pg_type a')) {
-      statements = new Set();
-      prepared.set(connection, statements);
-    }
-    let trips = 1;
-    // An unnamed statement with parameters is described first, every time: two round trips.
-    if (parameters.length > 0 && !prepare) trips = 2;
-    else if (parameters.length > 0) {
-      const signature = `${types.join(',')}${query}`;
-      if (!statements.has(signature)) {
-        statements.add(signature);
-        trips = 2;
-      }
-    }
-    const count = queryCounts.getStore();
-    if (count) {
-      count.statements += 1;
-      count.roundTrips += trips;
-    }
-  };
-}
-
-/** PGlite runs in-process: each statement is one call (a transaction adds BEGIN and COMMIT/ROLLBACK). */
-function countPgliteQueries(client: PGlite): void {
-  const add = () => {
-    const count = queryCounts.getStore();
-    if (count) {
-      count.statements += 1;
-      count.roundTrips += 1;
-    }
-  };
-  type Call = (...args: unknown[]) => unknown;
-  const wrap = <T extends Pick<PGlite, 'query' | 'exec'>>(target: T): T => {
-    const methods = target as unknown as Record<'query' | 'exec', Call>;
-    for (const name of ['query', 'exec'] as const) {
-      const original = methods[name].bind(target);
-      methods[name] = (...args) => (add(), original(...args));
-    }
-    return target;
-  };
-  wrap(client);
-  const transaction = client.transaction.bind(client);
-  client.transaction = (async (callback: Parameters<PGlite['transaction']>[0]) => {
-    add(); // BEGIN
-    try {
-      return await transaction((tx) => callback(wrap(tx)));
-    } finally {
-      add(); // COMMIT or ROLLBACK
-    }
-  }) as PGlite['transaction'];
-}
-
-/**
- * Set only in the API's bundle (apps/api/build.js defines it and copies migrations/ there): the folder
- * relative to the bundle. From source (tsx, vitest) it is undefined and migrations/ sits beside src/.
- */
-declare const BUNDLED_MIGRATIONS_DIR: string | undefined;
-
-export const migrationsFolder = fileURLToPath(
-  typeof BUNDLED_MIGRATIONS_DIR === 'string'
-    ? new URL(BUNDLED_MIGRATIONS_DIR, import.meta.url)
-    : new URL('../migrations', import.meta.url),
-);
-
-// Any constant works; it only has to be the same in every process that migrates this database.
-const MIGRATION_LOCK_KEY = 7_226_001;
 
 export interface PostgresOptions {
   url: string;
@@ -166,12 +66,22 @@ function preparedByDefault<T extends Pick<PostgresClient, 'unsafe'>>(client: T):
   return client;
 }
 
+/**
+ * One statement at a time per connection: a statement waits in the pool's queue for the first free
+ * connection, never pipelined behind another one's, which may wait seconds on a row lock (an unrelated
+ * request then waited as long). Needs the patched driver: with max_pipeline 0 an unpatched 3.4.9 fails
+ * every transaction (porsager/postgres#1210; patches/README.md). Apart from the literal because the
+ * driver's types do not declare the option.
+ */
+const ONE_STATEMENT_PER_CONNECTION = { max_pipeline: 0 };
+
 /** PostgreSQL through postgres.js, the engine production runs on. */
 export async function openPostgres(options: PostgresOptions): Promise<DatabaseHandle> {
   if (options.migrate ?? true) await migratePostgresDatabase(options.url);
   const prepare = options.prepare ?? true;
   const created = postgres(options.url, {
     max: options.maxConnections ?? 10,
+    ...ONE_STATEMENT_PER_CONNECTION,
     connect_timeout: 5,
     // postgres.js waits before reconnecting after a failed connection, up to 20 s by default, and
     // queries queue behind that wait: during an outage requests hung instead of failing fast, and after
@@ -204,21 +114,6 @@ export async function openPostgres(options: PostgresOptions): Promise<DatabaseHa
   };
 }
 
-/**
- * Applies migrations under a session advisory lock held on a dedicated single connection, so that
- * several API processes starting together migrate once, one after another.
- */
-async function migratePostgresDatabase(url: string): Promise<void> {
-  const client = postgres(url, { max: 1, onnotice: () => {}, connect_timeout: 5 });
-  try {
-    await client`select pg_advisory_lock(${MIGRATION_LOCK_KEY})`;
-    await migratePostgres(drizzlePostgres(client), { migrationsFolder });
-    await client`select pg_advisory_unlock(${MIGRATION_LOCK_KEY})`;
-  } finally {
-    await client.end({ timeout: 5 });
-  }
-}
-
 export interface PgliteOptions {
   /** Directory to persist to; omitted: in memory. Exactly one process may own a directory. */
   dataDir?: string;
@@ -238,7 +133,7 @@ export async function openPglite(options: PgliteOptions = {}): Promise<DatabaseH
   });
   await client.waitReady;
   const db = drizzlePglite(client, { schema });
-  if (options.migrate ?? true) await migratePglite(db, { migrationsFolder });
+  if (options.migrate ?? true) await migratePgliteDatabase(client);
   if (options.countQueries) countPgliteQueries(client);
   return {
     db: db as unknown as Database,
