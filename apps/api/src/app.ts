@@ -1,4 +1,3 @@
-import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { openDatabase, type DatabaseHandle } from '@fannotes/db';
 import { DEV_SUPABASE_URL, loadOrCreateDevSecret } from './auth/dev-keys.ts';
@@ -6,12 +5,13 @@ import { createTokenVerifier } from './auth/verify-token.ts';
 import type { AppDeps } from './context.ts';
 import type { Config } from './env.ts';
 import type { Logger } from './logger.ts';
-import { answerClientError, createRequestHandler } from './server.ts';
+import { createHttpServer, type HttpServer } from './server.ts';
 import { InFlightLimit } from './services/in-flight.ts';
 import { postgresBudgetStore, RequestBudgets } from './services/request-budget.ts';
 
 export interface App {
-  server: Server;
+  /** The HTTP server (Fastify), not listening yet. */
+  http: HttpServer;
   database: DatabaseHandle;
   deps: AppDeps;
   /** The issuer tokens must carry, and in development mode the secret that signs them. */
@@ -30,7 +30,7 @@ export async function issuerAndSecret(
   return { issuer: `${config.auth.supabaseUrl}/auth/v1`, devSecret: undefined };
 }
 
-/** Builds the whole process: database (migrated), token verifier, request handler, HTTP server. */
+/** Builds the whole process: database (migrated), token verifier, HTTP server. */
 export async function createApp(config: Config, logger: Logger): Promise<App> {
   const auth = await issuerAndSecret(config);
   const verifyToken = createTokenVerifier(
@@ -68,20 +68,11 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
     now: () => new Date(),
     logger,
   };
-  const server = createServer(
-    // Node checks the two timeouts below only this often (default 30 s: a slow client held on for 40 s).
-    { connectionsCheckingInterval: 1_000 },
-    createRequestHandler({
-      deps,
-      ping: () => database.ping(),
-      countQueries: config.DB_QUERY_COUNT,
-      publicUrl: config.PUBLIC_URL,
-    }),
-  );
-  server.on('clientError', answerClientError);
-  // Bounded request time: a slow client cannot hold a connection (and its memory) for long.
-  server.requestTimeout = 30_000;
-  server.headersTimeout = 10_000;
-  server.keepAliveTimeout = 5_000;
-  return { server, database, deps, auth };
+  const http = createHttpServer({
+    deps,
+    ping: () => database.ping(),
+    countQueries: config.DB_QUERY_COUNT,
+    publicUrl: config.PUBLIC_URL,
+  });
+  return { http, database, deps, auth };
 }

@@ -42,6 +42,12 @@ export interface AuthedContext extends Context {
   user: AuthUser;
 }
 
-export function createContext(deps: AppDeps, requestId: string, headers: RequestHeaders): Context {
-  return { deps, requestId, headers, log: deps.logger.child({ requestId }) };
+/** `log` defaults to a child of the process's logger carrying `requestId` (what Fastify's request log is). */
+export function createContext(
+  deps: AppDeps,
+  requestId: string,
+  headers: RequestHeaders,
+  log: Logger = deps.logger.child({ requestId }),
+): Context {
+  return { deps, requestId, headers, log };
 }

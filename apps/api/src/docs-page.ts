@@ -1,15 +1,16 @@
 import { readFile } from 'node:fs/promises';
-import type { ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import { createOpenApiDocument } from './openapi.ts';
+import type { HttpServer } from './server.ts';
 
 // Interactive docs from the swagger-ui-dist package, served from here: no CDN.
 const swaggerDir = join(createRequire(import.meta.url).resolve('swagger-ui-dist/package.json'), '..');
-const docsAssets: Record<string, string> = {
-  'swagger-ui.css': 'text/css',
-  'swagger-ui-bundle.js': 'text/javascript',
-  'favicon-32x32.png': 'image/png',
-};
+const docsAssets = new Map([
+  ['swagger-ui.css', 'text/css'],
+  ['swagger-ui-bundle.js', 'text/javascript'],
+  ['favicon-32x32.png', 'image/png'],
+]);
 const docsPage = `<!doctype html>
 <html lang="en">
 <head><meta charset="utf-8"><title>FanNotes Sync API</title>
@@ -18,22 +19,25 @@ const docsPage = `<!doctype html>
 <script src="/docs/swagger-ui-bundle.js"></script><script src="/docs/init.js"></script></body>
 </html>`;
 const docsInit = `window.ui = SwaggerUIBundle({ url: '/api/openapi.json', dom_id: '#docs', deepLinking: true });`;
+const csp = "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'";
 
-export async function serveDocs(path: string, res: ServerResponse, notFound: () => void): Promise<void> {
-  const csp = "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'";
-  if (path === '/docs' || path === '/docs/') {
-    res
-      .writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'content-security-policy': csp })
-      .end(docsPage);
-    return;
-  }
-  const name = path.slice('/docs/'.length);
-  if (name === 'init.js') {
-    res.writeHead(200, { 'content-type': 'text/javascript' }).end(docsInit);
-    return;
-  }
-  const type = docsAssets[name];
-  if (!type) return notFound();
-  const body = await readFile(join(swaggerDir, name));
-  res.writeHead(200, { 'content-type': type, 'cache-control': 'public, max-age=86400' }).end(body);
+/** `GET /api/openapi.json` and `GET /docs` (Swagger UI on that document). */
+export function registerDocs(app: HttpServer, publicUrl: string | undefined): void {
+  let openApiJson: string | undefined;
+  app.get('/api/openapi.json', (_request, reply) => {
+    // From configuration only: a document built from the first request's Host was cached for all.
+    openApiJson ??= JSON.stringify(createOpenApiDocument(`${publicUrl ?? ''}/api`));
+    return reply.type('application/json').send(openApiJson);
+  });
+  app.get('/docs', (_request, reply) =>
+    reply.type('text/html; charset=utf-8').header('content-security-policy', csp).send(docsPage),
+  );
+  app.get<{ Params: { name: string } }>('/docs/:name', async (request, reply) => {
+    const { name } = request.params;
+    if (name === 'init.js') return reply.type('text/javascript').send(docsInit);
+    const type = docsAssets.get(name);
+    if (!type) return reply.callNotFound();
+    const body = await readFile(join(swaggerDir, name));
+    return reply.type(type).header('cache-control', 'public, max-age=86400').send(body);
+  });
 }

@@ -21,11 +21,8 @@ async function main(): Promise<void> {
   const app = await createApp(config, logger);
   if (config.auth.kind === 'development') await seedDemo(app.deps.db, new Date());
 
-  await new Promise<void>((resolve, reject) => {
-    app.server.once('error', reject);
-    app.server.listen(config.PORT, config.host, resolve);
-  });
-  const { port } = app.server.address() as AddressInfo;
+  await app.http.listen({ port: config.PORT, host: config.host });
+  const { port } = app.http.server.address() as AddressInfo;
   const base = `http://${config.host === '0.0.0.0' || config.host === '127.0.0.1' ? 'localhost' : config.host}:${port}`;
   logger.info({ port, host: config.host, database: app.database.kind, auth: config.auth.kind }, 'listening');
   process.stdout.write(await banner(config, app.auth, base));
@@ -38,19 +35,17 @@ async function main(): Promise<void> {
     // Finish requests in flight (bounded), then close the database: nothing is cut mid-transaction.
     const force = setTimeout(() => {
       logger.warn('requests still running after 10 s; closing them');
-      app.server.closeAllConnections();
+      app.http.server.closeAllConnections();
     }, 10_000);
     force.unref();
-    app.server.close(() => {
-      void app.deps.budgets
-        .close()
-        .then(() => app.database.close())
-        .finally(() => {
-          logger.info('stopped');
-          process.exit(0);
-        });
-    });
-    app.server.closeIdleConnections();
+    void app.http
+      .close()
+      .then(() => app.deps.budgets.close())
+      .then(() => app.database.close())
+      .finally(() => {
+        logger.info('stopped');
+        process.exit(0);
+      });
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));

@@ -1,6 +1,4 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { Role } from '@fannotes/contract';
 import { accounts, fans, memberships } from '@fannotes/db';
 import { createTestDatabase, type TestDatabase } from '@fannotes/db/testing';
@@ -11,7 +9,7 @@ import { mintToken } from '../src/auth/dev-keys.ts';
 import { createTokenVerifier, type AuthConfig } from '../src/auth/verify-token.ts';
 import { createContext, type AppDeps } from '../src/context.ts';
 import { createCaller } from '../src/root.ts';
-import { createRequestHandler } from '../src/server.ts';
+import { createHttpServer } from '../src/server.ts';
 import { InFlightLimit } from '../src/services/in-flight.ts';
 import { RequestBudgets } from '../src/services/request-budget.ts';
 
@@ -72,7 +70,7 @@ export async function createTestApp(
   };
   const token = (userId: string) =>
     mintToken({ secret, issuer: ISSUER, userId, now: Math.floor(clock.now().getTime() / 1000) });
-  let server: Server | undefined;
+  let http: ReturnType<typeof createHttpServer> | undefined;
   return {
     database,
     deps,
@@ -82,14 +80,11 @@ export async function createTestApp(
     caller: async (userId) =>
       createCaller(createContext(deps, randomUUID(), { authorization: `Bearer ${await token(userId)}` })),
     listen: async () => {
-      server = createServer(
-        createRequestHandler({ deps, ping: () => database.ping(), publicUrl: options.publicUrl }),
-      );
-      await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
-      return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      http = createHttpServer({ deps, ping: () => database.ping(), publicUrl: options.publicUrl });
+      return http.listen({ port: 0, host: '127.0.0.1' });
     },
     close: async () => {
-      if (server) await new Promise((resolve) => server!.close(resolve));
+      if (http) await http.close();
       await database.close();
     },
   };

@@ -35,7 +35,7 @@ const defOf = (schema: unknown): Def => (schema as { _zod: { def: Def } })._zod.
 const checksOf = (def: Def): CheckDef[] =>
   ((def.checks ?? []) as { _zod: { def: CheckDef } }[]).map((check) => check._zod.def);
 
-/** Largest body the server reads (server.ts MAX_BODY_BYTES) and deepest nesting it accepts. */
+/** Largest body the server reads (body-guard.ts MAX_BODY_BYTES) and deepest nesting it accepts. */
 export const MAX_BODY_BYTES = 256 * 1024;
 export const MAX_JSON_DEPTH = 32;
 
@@ -443,11 +443,11 @@ export function hostileArbitrary(
 
 export type Verdict = 'valid' | 'invalid' | 'too large';
 
-/** What server.ts makes of a request body: the parsed value, or why it refuses it. */
+/** What the server makes of a request body (body-guard.ts): the parsed value, or why it refuses it. */
 export type BodyView = { input: unknown } | { verdict: 'invalid' | 'too large' };
 
 /**
- * A body read the way server.ts reads one: too large, not UTF-8, nested too deep, not JSON, not an
+ * A body read the way the server reads one: too large, not UTF-8, nested too deep, not JSON, not an
  * object where REST needs one; an empty body is `empty`.
  */
 export function bodyView(
