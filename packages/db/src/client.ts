@@ -215,8 +215,8 @@ export async function openPostgres(options: PostgresOptions): Promise<DatabaseHa
     close: () => client.end({ timeout: 5 }),
     // postgres.js holds one dedicated connection for all of a client's LISTENs, outside the pool.
     listen: async (channel, onNotify, onListen) => {
-      const { unlisten } = await created.listen(channel, onNotify, onListen);
-      return { close: async () => void (await unlisten()) };
+      const listening = await created.listen(channel, onNotify, onListen);
+      return { close: async () => void (await listening.unlisten()) };
     },
   };
 }
