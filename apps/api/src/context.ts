@@ -1,6 +1,7 @@
 import type { Database } from '@fannotes/db';
 import type { ThrottlePolicy } from '@fannotes/sync-core';
 import type { AuthUser, TokenVerifier } from './auth/verify-token.ts';
+import type { LiveHub } from './live/hub.ts';
 import type { Logger } from './logger.ts';
 import type { InFlightLimit } from './services/in-flight.ts';
 import type { RequestBudgets } from './services/request-budget.ts';
@@ -21,6 +22,8 @@ export interface AppDeps {
   /** The clock every decision reads; tests pass a fixed one. */
   now: () => Date;
   logger: Logger;
+  /** Live updates (notes.changes); unset, the subscription answers 503. Set from startLive (live/start.ts). */
+  live?: LiveHub;
 }
 
 export interface RequestHeaders {

@@ -1,6 +1,7 @@
 export * from './accounts.ts';
 export * from './envelope.ts';
 export * from './errors.ts';
+export * from './events.ts';
 export * from './fans.ts';
 export * from './ids.ts';
 export * from './note-kinds.ts';

@@ -20,7 +20,19 @@ export interface DatabaseHandle {
   /** Resolves when the database answers a trivial query. */
   ping(): Promise<void>;
   close(): Promise<void>;
+  /** LISTEN on one channel (listen.ts builds on it); set by openPostgres and openPglite. */
+  listen?: RawListen;
 }
+
+/**
+ * The driver's LISTEN: `onNotify` gets each payload; `onListen` runs each time the LISTEN is in force
+ * (first, and again after postgres.js re-established its dedicated connection).
+ */
+export type RawListen = (
+  channel: string,
+  onNotify: (payload: string) => void,
+  onListen: () => void,
+) => Promise<{ close(): Promise<void> }>;
 
 export interface PostgresOptions {
   url: string;
@@ -111,6 +123,11 @@ export async function openPostgres(options: PostgresOptions): Promise<DatabaseHa
       await db.execute(sql`select 1`);
     },
     close: () => client.end({ timeout: 5 }),
+    // postgres.js holds one dedicated connection for all of a client's LISTENs, outside the pool.
+    listen: async (channel, onNotify, onListen) => {
+      const listening = await created.listen(channel, onNotify, onListen);
+      return { close: async () => void (await listening.unlisten()) };
+    },
   };
 }
 
@@ -143,6 +160,11 @@ export async function openPglite(options: PgliteOptions = {}): Promise<DatabaseH
       await client.query('select 1');
     },
     close: () => client.close(),
+    listen: async (channel, onNotify, onListen) => {
+      const unlisten = await client.listen(channel, onNotify);
+      onListen();
+      return { close: unlisten };
+    },
   };
 }
 

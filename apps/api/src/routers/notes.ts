@@ -8,6 +8,7 @@ import {
   UpdateOfNoteInput,
   successEnvelope,
 } from '@fannotes/contract';
+import { changesSubscription } from '../live/changes.ts';
 import { removeNote, updateNote, updateNoteFromOnlyFans } from '../services/notes.ts';
 import { syncNotes } from '../services/sync.ts';
 import { authedProcedure } from '../trpc.ts';
@@ -59,4 +60,7 @@ export const notesRouter = {
     .input(DeleteNoteInput)
     .output(successEnvelope(DeletedNote))
     .mutation(async ({ ctx, input }) => ok(await removeNote(ctx, input))),
+
+  /** Live pokes (issue #15); REST's `GET /api/v2/events` is served by the HTTP edge from the same hub. */
+  changes: changesSubscription,
 };
