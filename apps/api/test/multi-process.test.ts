@@ -63,8 +63,10 @@ describe.skipIf(!process.env.DATABASE_URL)('two API processes on one PostgreSQL 
       SYNC_FORCE_FLOOR_MS: '0',
       DB_POOL_MAX: '5',
       // 20 syncs at once through one user on purpose: the lease is under test, not the per-user
-      // limit of 4 at once (test/in-flight.test.ts shows that).
+      // limit of 4 at once (test/in-flight.test.ts shows that) nor the request budget, which this
+      // file's requests through one user exceed (test/budget-processes.test.ts shows it).
       RATE_LIMIT_CONCURRENT: '0',
+      RATE_LIMIT_PER_MINUTE: '0',
     };
     const spawning = [spawnApi('A', env), spawnApi('B', env)];
     try {

@@ -143,7 +143,13 @@ async function refresh(
     stamps = refreshed.latest!;
     const replanned = planFor(ctx, { ...fan, ...stamps }, input, now, false);
     nextSyncAt = replanned.nextSyncAt;
-    if (replanned.action === 'throttled' || round >= 2) return stored(false);
+    if (replanned.action === 'throttled') return stored(false);
+    // Still contended after three rounds (only with no interval at all): a plain reader is answered
+    // from the stored notes; a forced sync is never answered unsynchronized, it is told to retry.
+    if (round >= 2) {
+      if (input.force) throw syncInProgress();
+      return stored(false);
+    }
   }
 }
 
