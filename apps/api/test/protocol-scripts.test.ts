@@ -34,8 +34,8 @@ import { createTestApp, START, type TestApp } from './harness.ts';
 // (f), client clocks, is left to sync-core's test: nothing a client sends carries its clock, so the
 // API receives the very requests the simulation does.
 //
-// 120 scripts without FC_RUNS (about a quarter of a second each on PGlite, most of it in the
-// database: this file stays well under a minute), FC_RUNS for more, and a fifteenth as many, at
+// 300 scripts without FC_RUNS (about an eighth to a fifth of a second each on PGlite, most of it in
+// the database: this file takes about a minute), FC_RUNS for more, and a fifteenth as many, at
 // least 10, for (h). FC_SEED replays a run, and names the same scripts as in sync-core's test (the
 // same arbitraries, drawn in the same order).
 
@@ -108,7 +108,7 @@ function count(server: Lockstep) {
   totals.reads += server.api.reads;
 }
 
-const params = fcParamsFor(120);
+const params = fcParamsFor(300);
 const seed = params.seed ?? Math.floor(Math.random() * 2 ** 31);
 const database = () => (app.database.url ? 'PostgreSQL' : 'PGlite');
 
