@@ -18,7 +18,7 @@ export interface Endpoint {
 
 interface ProcedureDef {
   _def: {
-    type: 'query' | 'mutation';
+    type: 'query' | 'mutation' | 'subscription';
     inputs: z.ZodType[];
     meta?: { openapi?: { method: Endpoint['method']; path: string } };
   };
@@ -26,19 +26,26 @@ interface ProcedureDef {
 
 export const endpoints: Endpoint[] = Object.entries(
   appRouter._def.procedures as unknown as Record<string, ProcedureDef>,
-).map(([procedure, { _def }]) => {
-  const openapi = _def.meta?.openapi;
-  if (!openapi || !_def.inputs[0]) throw new Error(`${procedure} has no REST route or no input schema`);
-  const path = `/api${openapi.path}`;
-  return {
-    procedure,
-    kind: _def.type,
-    method: openapi.method,
-    path,
-    pathParams: [...path.matchAll(/\{(\w+)\}/g)].map((match) => match[1]!),
-    input: _def.inputs[0],
-  };
-});
+)
+  // Subscriptions are streams, not request and answer (notes.changes: its authentication, stream cap
+  // and foreign-fan answers are tested in test/live.test.ts); every other procedure is listed here.
+  .filter(
+    (entry): entry is [string, { _def: ProcedureDef['_def'] & { type: Endpoint['kind'] } }] =>
+      entry[1]._def.type !== 'subscription',
+  )
+  .map(([procedure, { _def }]) => {
+    const openapi = _def.meta?.openapi;
+    if (!openapi || !_def.inputs[0]) throw new Error(`${procedure} has no REST route or no input schema`);
+    const path = `/api${openapi.path}`;
+    return {
+      procedure,
+      kind: _def.type,
+      method: openapi.method,
+      path,
+      pathParams: [...path.matchAll(/\{(\w+)\}/g)].map((match) => match[1]!),
+      input: _def.inputs[0],
+    };
+  });
 
 export function endpointLabel(endpoint: Endpoint, surface: Surface): string {
   return surface === 'rest' ? `REST ${endpoint.method} ${endpoint.path}` : `tRPC ${endpoint.procedure}`;
