@@ -22,7 +22,7 @@ import { tokenFor } from './lib/tokens.ts';
 // resident memory must stay flat, no answer may be a 5xx, and every client's changes must be stored
 // exactly once at the end.
 
-/** The bound: resident memory in the last minute may exceed that of the first minute by at most this. */
+/** The bound: resident memory in the last minute (its floor and median) may exceed the first minute's by at most this. */
 const RSS_GROWTH_LIMIT_MIB = 50;
 const WARMUP_MS = Math.min(30_000, Math.max(5_000, Math.round(SOAK_MS / 10)));
 const WORKERS = 12;
@@ -257,17 +257,21 @@ test(
     expect(answers.serverErrors, JSON.stringify(answers.counts)).toBe(0);
     expect(answers.get('non-JSON 200')).toBe(0);
     expect(problems).toEqual([]);
+    // A leak raises the floor, memory kept after each collection: the last minute's lowest and median
+    // samples against the first minute's. Not the peaks: they are where the collector happened to be
+    // (with --heap-growing-percent=50 the heap saws by about 90 MiB at this load, in any minute).
+    expect(last.min).toBeLessThan(first.min + RSS_GROWTH_LIMIT_MIB);
     expect(last.median).toBeLessThan(first.median + RSS_GROWTH_LIMIT_MIB);
-    expect(last.max).toBeLessThan(first.max + RSS_GROWTH_LIMIT_MIB);
     expect(alive(api)).toBe(true);
     expect(errorLogs(api)).toEqual([]);
   },
   SOAK_MS + 240_000,
 );
 
-function windowStats(values: number[]): { median: number; max: number; samples: number } {
+function windowStats(values: number[]): { min: number; median: number; max: number; samples: number } {
   const sorted = [...values].sort((a, b) => a - b);
   return {
+    min: sorted[0] ?? 0,
     median: sorted[Math.floor(sorted.length / 2)] ?? 0,
     max: sorted.at(-1) ?? 0,
     samples: sorted.length,

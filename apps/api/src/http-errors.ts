@@ -4,7 +4,7 @@ import type { ErrorEnvelope } from '@fannotes/contract';
 import { TRPCError } from '@trpc/server';
 import { TRPC_ERROR_CODES_BY_KEY } from '@trpc/server/rpc';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { MAX_BODY_BYTES } from './body-guard.ts';
+import { bodyTooLarge } from './body-guard.ts';
 import { ApiError, errorEnvelope, errorHeaders, toApiError } from './errors.ts';
 import type { Logger } from './logger.ts';
 import type { HttpServer } from './server.ts';
@@ -47,9 +47,7 @@ function apiErrorOf(error: unknown): ApiError {
   if (error instanceof TRPCError) return toApiError(error);
   switch ((error as { code?: unknown }).code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return new ApiError('validation_error', `The request body is larger than ${MAX_BODY_BYTES} bytes.`, {
-        status: 413,
-      });
+      return bodyTooLarge();
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
       return new ApiError(
         'validation_error',

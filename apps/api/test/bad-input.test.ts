@@ -683,6 +683,59 @@ describe('REST: oversized bodies are 413', () => {
     expect(await rowCounts(app)).toEqual(before);
   });
 
+  test('a client still sending its body when refused as too large reads its 413 (regression: the connection was closed under it: EPIPE, no answer)', async () => {
+    const token = await app.token(seeded.users.owner);
+    /**
+     * Sends `size` bytes in 64 KiB slices 5 ms apart, declared or chunked, as a client that writes its
+     * whole body before it looks at the answer; resolves once both are done.
+     */
+    const slowUpload = (path: string, size: number, declared: boolean) =>
+      new Promise<{ status: number | undefined; text: string; writeError: string | null }>((resolve) => {
+        const headers: Record<string, string | number> = {
+          authorization: `Bearer ${token}`,
+          'content-type': 'application/json',
+        };
+        if (declared) headers['content-length'] = size;
+        const req = httpRequest(`${base}${path}`, { method: 'POST', headers });
+        let writeError: string | null = null;
+        let status: number | undefined;
+        let text = '';
+        let pending = 2;
+        const settle = () => --pending === 0 && resolve({ status, text, writeError });
+        // A body the server stopped reading stalls the writer for ever: that is a failure too.
+        setTimeout(() => {
+          req.destroy();
+          resolve({ status, text, writeError: writeError ?? 'the upload stalled' });
+        }, 10_000).unref();
+        req.on('error', (error: NodeJS.ErrnoException) => {
+          if (writeError === null) {
+            writeError = error.code ?? error.message;
+            settle();
+          }
+        });
+        req.on('response', (response) => {
+          status = response.statusCode;
+          response.setEncoding('utf8');
+          response.on('data', (chunk: string) => (text += chunk));
+          response.on('end', settle);
+        });
+        const slice = Buffer.alloc(64 * 1024, 'a');
+        let sent = 0;
+        const next = () => {
+          if (writeError !== null) return;
+          if (sent >= size) return void req.end(() => writeError === null && settle());
+          sent += slice.length;
+          req.write(slice, () => setTimeout(next, 5));
+        };
+        next();
+      });
+    for (const declared of [true, false]) {
+      const answer = await slowUpload('/api/v2/sync-notes', 1024 * 1024, declared);
+      expect(answer).toMatchObject({ status: 413, writeError: null });
+      expect(JSON.parse(answer.text)).toMatchObject({ status: 'error', error: { code: 'validation_error' } });
+    }
+  });
+
   test('a chunked body that grows past 256 KiB is 413 validation_error', async () => {
     const before = await rowCounts(app);
     const bytes = new TextEncoder().encode(big);
