@@ -171,9 +171,7 @@ export function toApiError(error: unknown): ApiError {
       case 'PAYLOAD_TOO_LARGE':
         return new ApiError('validation_error', 'The request body is too large.', { status: 413 });
       case 'UNSUPPORTED_MEDIA_TYPE':
-        return new ApiError('validation_error', 'The request body must be application/json.', {
-          status: 415,
-        });
+        return bodyNotJson();
       case 'NOT_FOUND':
         return new ApiError('resource_not_found', 'No such endpoint.');
       case 'METHOD_NOT_SUPPORTED':
@@ -199,3 +197,9 @@ function unavailable(cause: unknown): ApiError {
 function safeMessage(message: string, fallback: string): string {
   return message.length > 0 && message.length <= 200 && !message.includes('\n') ? message : fallback;
 }
+
+/** A request body that is not `application/json` (415), whichever layer finds it. */
+export const bodyNotJson = () =>
+  new ApiError('validation_error', 'The request body must be JSON, sent as Content-Type: application/json.', {
+    status: 415,
+  });

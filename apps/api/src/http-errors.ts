@@ -5,7 +5,7 @@ import { TRPCError } from '@trpc/server';
 import { TRPC_ERROR_CODES_BY_KEY } from '@trpc/server/rpc';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { bodyTooLarge } from './body-guard.ts';
-import { ApiError, errorEnvelope, errorHeaders, toApiError } from './errors.ts';
+import { ApiError, bodyNotJson, errorEnvelope, errorHeaders, toApiError } from './errors.ts';
 import type { Logger } from './logger.ts';
 import type { HttpServer } from './server.ts';
 
@@ -49,11 +49,7 @@ function apiErrorOf(error: unknown): ApiError {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return bodyTooLarge();
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return new ApiError(
-        'validation_error',
-        'The request body must be JSON, sent as Content-Type: application/json.',
-        { status: 415 },
-      );
+      return bodyNotJson();
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
       return new ApiError('validation_error', 'The request body is not as long as its Content-Length says.');
     case 'FST_ERR_BAD_URL':

@@ -33,6 +33,18 @@ async function settled(promise: Promise<unknown>): Promise<boolean> {
   return done;
 }
 
+/** Live updates for a test app: the hub reads token expiry against the app's fixed clock; its timers are real. */
+async function startTestLive(app: TestApp) {
+  const live = await startLive({
+    database: app.database,
+    logger: app.deps.logger,
+    hub: { clock: { ...systemClock, now: () => app.clock.now().getTime() }, random: () => 0 },
+    probeIntervalMs: 0,
+  });
+  app.deps.live = live.hub;
+  return live;
+}
+
 describe('notes.changes: writes through the API reach streams as pokes (trigger, LISTEN, hub, tRPC)', () => {
   let app: TestApp;
   let live: Live;
@@ -41,14 +53,7 @@ describe('notes.changes: writes through the API reach streams as pokes (trigger,
 
   beforeAll(async () => {
     app = await createTestApp();
-    // The hub reads token expiry against the app's fixed clock; its timers are real.
-    live = await startLive({
-      database: app.database,
-      logger: app.deps.logger,
-      hub: { clock: { ...systemClock, now: () => app.clock.now().getTime() }, random: () => 0 },
-      probeIntervalMs: 0,
-    });
-    app.deps.live = live.hub;
+    live = await startTestLive(app);
     team = await seedAccount(app, '12345');
     other = await seedAccount(app, '777');
   });
@@ -157,13 +162,7 @@ describe('notes.changes over real HTTP (tRPC client, httpSubscriptionLink, the e
 
   beforeAll(async () => {
     app = await createTestApp();
-    live = await startLive({
-      database: app.database,
-      logger: app.deps.logger,
-      hub: { clock: { ...systemClock, now: () => app.clock.now().getTime() }, random: () => 0 },
-      probeIntervalMs: 0,
-    });
-    app.deps.live = live.hub;
+    live = await startTestLive(app);
     team = await seedAccount(app, '12345');
     url = await app.listen();
   });
