@@ -1,10 +1,12 @@
 import { browser } from 'wxt/browser';
 import type { ContentScriptContext } from 'wxt/utils/content-script-context';
 import { FanTracker } from '../utils/fan-tracker.ts';
+import { LiveLink } from '../utils/live-link.ts';
+import { realAfter } from '../utils/live-stream.ts';
 import {
   isObserverMessage,
+  LIVE_PORT,
   PANEL_SOURCE,
-  POLL_INTERVAL_MS,
   type PanelHello,
   type Reply,
   type PanelRequest,
@@ -13,6 +15,7 @@ import {
   KEYS,
   viewKey,
   type FanView,
+  type LiveStatus,
   type OutboxEntry,
   type SyncStatus,
   type UnsavedEdit,
@@ -59,6 +62,7 @@ export function startPanel(ctx: ContentScriptContext): void {
       KEYS.outbox,
       KEYS.status,
       KEYS.unsaved,
+      KEYS.live,
     ]);
     const unsaved = (items[KEYS.unsaved] as UnsavedEdit[] | undefined) ?? [];
     // Other fans with unsaved edits are named from their cached views, when there are any.
@@ -77,25 +81,36 @@ export function startPanel(ctx: ContentScriptContext): void {
       view: (items[viewKey(fan.fanId)] as FanView | undefined) ?? null,
       outbox: (items[KEYS.outbox] as OutboxEntry[] | undefined) ?? [],
       status: (items[KEYS.status] as SyncStatus | undefined) ?? null,
+      live: (items[KEYS.live] as LiveStatus | undefined)?.state ?? null,
       unsaved,
       fanNames,
     });
   };
 
+  // While a fan is shown, a port tells the background so, which keeps its live-update stream open.
+  const link = new LiveLink({
+    connect: () => browser.runtime.connect({ name: LIVE_PORT }),
+    after: realAfter,
+    now: () => Date.now(),
+  });
+  const showing = () => link.show(tracker.current?.fanId ?? null, document.visibilityState === 'visible');
+
   const tracker = new FanTracker('', (fan, creator) => {
     void load();
+    showing();
     if (fan) void send({ type: 'fan-open', fan, creator });
   });
 
   const onStorage = (changes: Record<string, unknown>, area: string) => {
     const fan = tracker.current;
     if (area !== 'local' || !fan) return;
-    if ([viewKey(fan.fanId), KEYS.outbox, KEYS.status, KEYS.unsaved].some((key) => key in changes))
+    if ([viewKey(fan.fanId), KEYS.outbox, KEYS.status, KEYS.unsaved, KEYS.live].some((key) => key in changes))
       void load();
   };
   browser.storage.onChanged.addListener(onStorage);
   ctx.onInvalidated(() => {
     browser.storage.onChanged.removeListener(onStorage);
+    link.close();
     panel.destroy();
   });
 
@@ -104,14 +119,13 @@ export function startPanel(ctx: ContentScriptContext): void {
     tracker.observe(event.data);
   });
   window.postMessage({ source: PANEL_SOURCE, kind: 'hello' } satisfies PanelHello, location.origin);
-  // While the panel is open and its tab visible, its fan's stored notes are read again every 20 s
-  // (and at once when the tab comes back), so a teammate's note shows without a reload.
-  const poll = () => {
+  // The background keeps a shown fan current (live updates, or its 20 s poll while the stream is
+  // down, for visible tabs only); a tab coming back reads its fan's stored notes at once.
+  ctx.addEventListener(document, 'visibilitychange', () => {
+    showing();
     const fan = tracker.current;
     if (fan && document.visibilityState === 'visible') void send({ type: 'fan-poll', fanId: fan.fanId });
-  };
-  ctx.setInterval(poll, POLL_INTERVAL_MS);
-  ctx.addEventListener(document, 'visibilitychange', poll);
+  });
   // The observer reports navigations; this catches any it could not see.
   ctx.setInterval(() => tracker.setHref(location.href), 1000);
   tracker.setHref(location.href);

@@ -4,7 +4,7 @@ import { defaultNoteType, noteTypes } from '@fannotes/contract/note-kinds';
 import type { DetectedFan } from '../utils/detect-fan.ts';
 import { displayNotes, type DisplayNote } from '../utils/local-view.ts';
 import type { Reply } from '../utils/messages.ts';
-import type { FanView, NoteEdit, OutboxEntry, SyncStatus, UnsavedEdit } from '../utils/model.ts';
+import type { FanView, LiveState, NoteEdit, OutboxEntry, SyncStatus, UnsavedEdit } from '../utils/model.ts';
 import { pageIsDark } from '../utils/theme.ts';
 import { summarizeUnsaved } from '../utils/unsaved.ts';
 import { panelCss } from './panel-styles.ts';
@@ -27,6 +27,8 @@ export interface PanelState {
   view: FanView | null;
   outbox: OutboxEntry[];
   status: SyncStatus | null;
+  /** The background's live-update stream (`open`: teammates' changes show as they happen). */
+  live?: LiveState | null;
   /** Every edit of the user that the API did not save (this fan's are listed, others counted). */
   unsaved?: UnsavedEdit[];
   /** How to name the other fans with unsaved edits (from their cached views), by fan id. */
@@ -47,6 +49,7 @@ export interface PanelActions {
 export function statusLabel(
   status: SyncStatus | null,
   pending: number,
+  stale = false,
 ): { state: string; text: string; detail: string | null } {
   const queued = pending > 0 ? `${pending} pending` : null;
   switch (status?.state) {
@@ -60,6 +63,8 @@ export function statusLabel(
       return { state: 'syncing', text: queued ? `Syncing · ${queued}` : 'Syncing…', detail: null };
     default:
       if (queued) return { state: 'pending', text: queued, detail: null };
+      // A teammate changed this fan while no panel showed it: the cached notes are behind.
+      if (stale) return { state: 'syncing', text: 'Updating…', detail: null };
       return status
         ? { state: 'synced', text: 'Synced', detail: null }
         : { state: 'syncing', text: 'Starting…', detail: null };
@@ -477,7 +482,7 @@ export function createPanel(doc: Document, actions: PanelActions) {
     if (!state) return;
     const { fan, view, outbox } = state;
     const pending = outbox.length;
-    const label = statusLabel(state.status, pending);
+    const label = statusLabel(state.status, pending, view?.staleVersion != null);
     title.replaceChildren(
       'Notes ',
       h(
@@ -493,7 +498,9 @@ export function createPanel(doc: Document, actions: PanelActions) {
     );
     status.dataset.state = label.state;
     status.textContent = label.text;
-    status.title = label.detail ?? '';
+    status.title =
+      label.detail ?? (state.live === 'open' ? "Live: teammates' changes show as they happen" : '');
+    status.dataset.live = state.live ?? 'idle';
 
     const messages = [
       error,

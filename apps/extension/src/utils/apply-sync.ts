@@ -4,7 +4,7 @@ import {
   type OnlyFansNoteSnapshot,
   type SyncNotesData,
 } from '@fannotes/contract';
-import { afterFullSync } from '@fannotes/sync-core';
+import { afterFullSync, decodeCursorPosition } from '@fannotes/sync-core';
 import type { FanView } from './model.ts';
 
 /**
@@ -41,9 +41,12 @@ export function applySyncData(
   for (const id of data.deletedNoteIds) notes.delete(id);
   const accountId = view.accountId ?? data.notes[0]?.accountId ?? null;
   // Rejected mutations are the outbox's business now (its unsaved list); an older view's go.
-  const { rejected: _legacy, ...rest } = view;
+  // A poke marked the view stale at some version: it is fresh again once the cursor holds that version.
+  const { rejected: _legacy, staleVersion, ...rest } = view;
+  const stale = staleVersion != null && staleVersion > coveredVersion(data.cursor);
   return {
     ...rest,
+    ...(stale ? { staleVersion } : {}),
     accountId,
     notes: [...notes.values()],
     cursor: data.cursor,
@@ -52,4 +55,11 @@ export function applySyncData(
     syncedAt: data.timestamp,
     error: null,
   };
+}
+
+/** The last fan version a cursor holds entirely; -1 for none, or a cursor of an unknown format. */
+export function coveredVersion(cursor: string | null): number {
+  const position = cursor === null ? null : decodeCursorPosition(cursor);
+  if (!position) return -1;
+  return position.afterId === null ? position.version : position.version - 1;
 }

@@ -1,7 +1,9 @@
 import { defaultThrottlePolicy } from '@fannotes/sync-core';
 import { browser } from 'wxt/browser';
 import { createSyncApi } from './api-client.ts';
-import type { PanelRequest, Reply } from './messages.ts';
+import { realAfter } from './live-stream.ts';
+import { LiveUpdates } from './live-updates.ts';
+import { LIVE_PORT, isPortMessage, type PanelRequest, type Reply } from './messages.ts';
 import { KEYS } from './model.ts';
 import { Outbox } from './outbox.ts';
 import { handleRequest } from './requests.ts';
@@ -57,6 +59,29 @@ export function startBackground(): void {
     policy: defaultThrottlePolicy,
   });
 
+  // Live updates: one stream while any panel holds a port open (utils/live-updates.ts).
+  const live = new LiveUpdates({
+    store,
+    session,
+    apiUrl: async () => (await loadSettings(store)).apiUrl,
+    fetch: (input, init) => fetch(input, init),
+    pull: (fanId) => runner.request(fanId),
+    now: () => Date.now(),
+    random: () => Math.random(),
+    after: realAfter,
+    log: (message) => console.info(message),
+  });
+  browser.runtime.onConnect.addListener((port) => {
+    if (port.name !== LIVE_PORT) return;
+    port.onMessage.addListener((message: unknown) => {
+      if (isPortMessage(message) && message.type === 'showing') {
+        live.panelChanged(port, { fanId: message.fanId, visible: message.visible });
+      }
+    });
+    port.onDisconnect.addListener(() => live.panelChanged(port, null));
+  });
+  globalThis.addEventListener?.('online', () => live.retryNow());
+
   browser.runtime.onMessage.addListener((message: unknown, _sender, sendResponse: (reply: Reply) => void) => {
     if (typeof message !== 'object' || message === null || !('type' in message)) return false;
     void handleRequest(
@@ -79,10 +104,15 @@ export function startBackground(): void {
 
   // Signing in again (a new session cookie) or changing the options resumes a paused sync.
   browser.cookies.onChanged.addListener(({ cookie }) => {
-    if (cookie.name.startsWith('sb-')) void runner.pump(true);
+    if (!cookie.name.startsWith('sb-')) return;
+    void runner.pump(true);
+    void live.sessionChanged();
   });
   browser.storage.onChanged.addListener((changes, area) => {
-    if (area === 'local' && KEYS.settings in changes) void runner.pump(true);
+    if (area === 'local' && KEYS.settings in changes) {
+      void runner.pump(true);
+      void live.sessionChanged();
+    }
     if (area === 'local' && KEYS.outbox in changes) {
       const pending = (changes[KEYS.outbox]?.newValue as unknown[] | undefined)?.length ?? 0;
       if (pending > 0) void browser.alarms.create(SAFETY_NET, { periodInMinutes: SAFETY_NET_MINUTES });

@@ -15,8 +15,8 @@ export type PanelRequest =
   /** Of a note and its conflict copy, keep `keepId`'s text on the original and delete the copy. */
   | { type: 'conflict-keep'; fanId: string; originalId: string; copyId: string; keep: 'original' | 'copy' }
   /**
-   * The panel is still open on this fan (every 20 s while its tab is visible, and when the tab comes
-   * back): read its stored notes, so teammates' changes show without a reload.
+   * The panel's tab came back into view: read its fan's stored notes (cheap), so teammates' changes
+   * made meanwhile show at once. While it stays visible, the background's live updates keep it current.
    */
   | { type: 'fan-poll'; fanId: string }
   /** The refresh button: a forced full sync. */
@@ -26,8 +26,33 @@ export type PanelRequest =
   | { type: 'unsaved-retry'; id: number }
   | { type: 'open-options' };
 
-/** How often an open panel reads its fan's stored notes again (`fan-poll`). */
+/** While the live-update stream is down, how often the background reads each shown fan's notes. */
 export const POLL_INTERVAL_MS = 20_000;
+
+/**
+ * Panel -> background, over a `runtime.Port` named LIVE_PORT that the panel keeps open while it shows
+ * a fan: while any is open the background holds the live-update stream. A port message wakes a stopped
+ * MV3 worker's idle timer, so the panel sends one at least every KEEPALIVE_INTERVAL_MS; when the port
+ * breaks (the worker was stopped), the panel connects again, which starts the worker again.
+ */
+export type PortMessage =
+  /** What the panel shows (null: no fan) and whether its tab is visible (only visible fans are polled). */
+  { type: 'showing'; fanId: string | null; visible: boolean } | { type: 'keepalive' };
+
+export const LIVE_PORT = 'fannotes-live';
+/** Under the 30 s after which Chrome stops an idle extension worker. */
+export const KEEPALIVE_INTERVAL_MS = 20_000;
+
+export function isPortMessage(data: unknown): data is PortMessage {
+  if (typeof data !== 'object' || data === null) return false;
+  const message = data as Record<string, unknown>;
+  if (message.type === 'keepalive') return true;
+  return (
+    message.type === 'showing' &&
+    (message.fanId === null || typeof message.fanId === 'string') &&
+    typeof message.visible === 'boolean'
+  );
+}
 
 export type Reply = { ok: true } | { ok: false; error: string };
 

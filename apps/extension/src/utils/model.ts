@@ -14,6 +14,7 @@ import type { FanSyncState } from '@fannotes/sync-core';
  *   retry           RetryState          (backoff, so a restarted worker keeps honouring it)
  *   creator         OnlyFans creator last seen logged in ({ id, username })
  *   accounts        { [creatorId]: accountId } for the signed-in user
+ *   live            LiveStatus          (the live-update stream, for the panel's status chip)
  *   view:<fanId>    FanView
  */
 export const KEYS = {
@@ -25,6 +26,7 @@ export const KEYS = {
   retry: 'retry',
   creator: 'creator',
   accounts: 'accounts',
+  live: 'live',
 } as const;
 
 export const viewKey = (fanId: string) => `view:${fanId}`;
@@ -112,6 +114,11 @@ export interface FanView {
   /** Why the last sync of this fan failed, for the panel; null after a success. */
   error: string | null;
   /**
+   * A teammate changed the fan's notes up to this version (a poke) while no panel showed them: the
+   * cached notes are behind until a pull reaches it. Absent in views stored before live updates.
+   */
+  staleVersion?: number | null;
+  /**
    * Written by versions before the `unsaved` list (issue 14): refused mutations of the last answer.
    * Still shown when a stored view has it; the next answer about the fan drops it.
    */
@@ -148,6 +155,15 @@ export interface SyncStatus {
   message: string | null;
   /** Epoch ms of the next automatic attempt, when one is scheduled. */
   retryAt: number | null;
+}
+
+/** The live-update stream (utils/live-updates.ts): `open` means pokes arrive and nothing polls. */
+export type LiveState = 'idle' | 'connecting' | 'open' | 'waiting' | 'signed-out';
+
+export interface LiveStatus {
+  state: LiveState;
+  /** Epoch ms of the change to this state. */
+  since: number;
 }
 
 export interface RetryState {
