@@ -69,7 +69,6 @@ export function startBackground(): void {
     now: () => Date.now(),
     random: () => Math.random(),
     after: realAfter,
-    log: (message) => console.info(message),
   });
   browser.runtime.onConnect.addListener((port) => {
     if (port.name !== LIVE_PORT) return;

@@ -25,7 +25,6 @@ export interface LiveDeps {
   now: () => number;
   random: () => number;
   after: After;
-  log: (message: string) => void;
 }
 
 /**
@@ -130,7 +129,6 @@ export class LiveUpdates {
           for (const fanId of this.shownFans(false)) this.pull(fanId);
         },
         onEvent: (event) => void this.onEvent(event),
-        onIgnored: (reason) => this.deps.log(`live updates: event skipped (${reason})`),
       });
       this.connection = null;
       if (!live()) return;
@@ -142,7 +140,6 @@ export class LiveUpdates {
         this.setState('signed-out');
       } else if (delay > 0) {
         this.setState('waiting');
-        this.deps.log(`live updates: ${describe(outcome)}; reconnecting in ${delay} ms`);
       }
       if (delay !== 0) await this.wait(delay);
     }
@@ -210,7 +207,8 @@ export class LiveUpdates {
       try {
         do {
           entry.queued = false;
-          await this.deps.pull(fanId).catch((error: unknown) => this.deps.log(`live updates: ${error}`));
+          // A failed pull is the runner's to report (status, backoff): the next poke or poll tries again.
+          await this.deps.pull(fanId).catch(() => undefined);
         } while (entry.queued);
       } finally {
         this.pulls.delete(fanId);
@@ -247,18 +245,5 @@ export class LiveUpdates {
     void this.deps.store
       .set({ [KEYS.live]: { state, since: this.deps.now() } satisfies LiveStatus })
       .catch(() => undefined);
-  }
-}
-
-function describe(outcome: StreamOutcome): string {
-  switch (outcome.type) {
-    case 'end':
-      return `the server ended the stream (${outcome.reason})`;
-    case 'refused':
-      return `the server answered ${outcome.status} (${outcome.message})`;
-    case 'offline':
-      return `no answer (${outcome.message})`;
-    default:
-      return `the stream ${outcome.type}`;
   }
 }
