@@ -5,7 +5,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type BrowserContext, type Worker } from 'playwright-core';
+import { chromium, type BrowserContext, type Page, type Worker } from 'playwright-core';
 import { mintToken } from '../../api/src/auth/dev-keys.ts';
 
 const apiDir = fileURLToPath(new URL('../../api/', import.meta.url));
@@ -29,8 +29,12 @@ export interface Api {
   stop(): Promise<void>;
 }
 
-/** The API as `pnpm start` runs it (development mode, embedded PGlite under `dataDir`), on `port`. */
-export async function startApi(dataDir: string, port: number): Promise<Api> {
+/**
+ * The API as `pnpm start` runs it (development mode, embedded PGlite under `dataDir`), on `port`.
+ * With `databaseUrl`, on that PostgreSQL database instead: then several processes may share `dataDir`
+ * (it only holds the development signing secret; start the first one alone, it writes the secret).
+ */
+export async function startApi(dataDir: string, port: number, databaseUrl?: string): Promise<Api> {
   const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
     cwd: apiDir,
     env: {
@@ -40,6 +44,7 @@ export async function startApi(dataDir: string, port: number): Promise<Api> {
       HOST: '127.0.0.1',
       DATA_DIR: dataDir,
       LOG_LEVEL: 'info',
+      ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -139,4 +144,73 @@ export async function launchWithExtension(): Promise<Browser> {
     context.serviceWorkers()[0] ?? (await context.waitForEvent('serviceworker', { timeout: 30_000 }));
   const extensionId = new URL(worker.url()).host;
   return { context, worker, extensionId, close: () => context.close() };
+}
+
+/**
+ * Serves onlyfans.com from the fixtures, through the browser's own stack (onlyfans.com is HSTS, so an
+ * `http://` server cannot stand in for it).
+ */
+export async function routeOnlyFans(context: BrowserContext): Promise<void> {
+  const { onlyFansJson } = await import('./fixtures/onlyfans.ts');
+  const fixtures = fileURLToPath(new URL('./fixtures/', import.meta.url));
+  const html = await readFile(join(fixtures, 'page.html'), 'utf8');
+  const appJs = await readFile(join(fixtures, 'app.js'), 'utf8');
+  await context.route('https://onlyfans.com/**', async (route) => {
+    const url = new URL(route.request().url());
+    if (url.pathname.startsWith('/api2/v2/')) {
+      const body = onlyFansJson(url);
+      return body === null
+        ? route.fulfill({ status: 404, json: { error: { message: 'Not found' } } })
+        : route.fulfill({ json: body });
+    }
+    if (url.pathname === '/fixture-app.js')
+      return route.fulfill({ body: appJs, contentType: 'text/javascript' });
+    if (url.pathname === '/favicon.ico') return route.fulfill({ status: 404, body: '' });
+    return route.fulfill({ body: html, contentType: 'text/html' });
+  });
+}
+
+/** The extension's settings, written into its storage (as the options page would). */
+export async function configure(
+  browser: Browser,
+  settings: { apiUrl: string; appOrigin?: string; devToken: string },
+): Promise<void> {
+  await (
+    await currentWorker(browser)
+  ).evaluate(
+    async (value) => {
+      await (globalThis as any).chrome.storage.local.set({ settings: value });
+    },
+    { appOrigin: '', ...settings },
+  );
+}
+
+/** The extension's service worker running now (a stopped one is started again by any extension event). */
+export async function currentWorker(browser: Browser): Promise<Worker> {
+  const prefix = `chrome-extension://${browser.extensionId}/`;
+  const running = browser.context.serviceWorkers().find((worker) => worker.url().startsWith(prefix));
+  return (
+    running ??
+    (await browser.context.waitForEvent('serviceworker', {
+      predicate: (worker) => worker.url().startsWith(prefix),
+      timeout: 30_000,
+    }))
+  );
+}
+
+/**
+ * A page of the extension (its options page): it reads the extension's storage and holds a CDP
+ * session that can stop the service worker, without depending on that worker being alive.
+ */
+export async function extensionPage(browser: Browser): Promise<Page> {
+  const page = await browser.context.newPage();
+  await page.goto(`chrome-extension://${browser.extensionId}/options.html`);
+  return page;
+}
+
+/** What the background stores about its live-update stream (utils/live-updates.ts). */
+export async function liveStatus(extension: Page): Promise<{ state: string; since: number } | null> {
+  return extension.evaluate(
+    async () => ((await (globalThis as any).chrome.storage.local.get('live')).live as never) ?? null,
+  );
 }
