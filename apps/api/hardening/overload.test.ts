@@ -106,7 +106,7 @@ describe('the per-user request budget', () => {
 });
 
 describe('the database pool under a flood', () => {
-  test('600 simultaneous requests of 30 users on a 4-connection pool: the process never opens more than 4 connections, answers every request without a 5xx, and stays responsive', async () => {
+  test('600 simultaneous requests of 30 users on a 4-connection pool: the process never opens more than 4 pool connections (plus its one listener), answers every request without a 5xx, and stays responsive', async () => {
     const POOL = 4;
     // Its connections carry their own name, so that they are counted apart from other processes'.
     // 20 requests at once per user, on purpose (LIMITS_OFF): the pool is what is flooded.
@@ -129,10 +129,13 @@ describe('the database pool under a flood', () => {
 
     let sampling = true;
     let peak = 0;
+    let listeners = 0;
     let samples = 0;
     const sampler = (async () => {
       while (sampling) {
-        peak = Math.max(peak, (await apiBackends(db.admin, 'fannotes-api-pool')).length);
+        const backends = await apiBackends(db.admin, 'fannotes-api-pool');
+        peak = Math.max(peak, backends.filter((backend) => !backend.listening).length);
+        listeners = Math.max(listeners, backends.filter((backend) => backend.listening).length);
         samples++;
         await delay(10);
       }
@@ -194,6 +197,8 @@ describe('the database pool under a flood', () => {
     }
     expect(peak).toBeLessThanOrEqual(POOL);
     expect(peak).toBeGreaterThan(0);
+    // Besides the pool, the one connection that listens for live updates, whatever the load.
+    expect(listeners).toBe(1);
     const latency = latencySummary(replies.map((reply) => reply.ms));
     expect(latency.max).toBeLessThan(10_000);
     expect(Math.max(...health)).toBeLessThan(1_000);
@@ -202,6 +207,7 @@ describe('the database pool under a flood', () => {
       requests: replies.length,
       poolMax: POOL,
       peakConnections: peak,
+      listeningConnections: listeners,
       connectionSamples: samples,
       answers: answers.counts,
       latencyMs: latency,

@@ -4,6 +4,7 @@ import { DEV_SUPABASE_URL, loadOrCreateDevSecret } from './auth/dev-keys.ts';
 import { createTokenVerifier } from './auth/verify-token.ts';
 import type { AppDeps } from './context.ts';
 import type { Config } from './env.ts';
+import { startLive } from './live/start.ts';
 import type { Logger } from './logger.ts';
 import { createHttpServer, type HttpServer } from './server.ts';
 import { InFlightLimit } from './services/in-flight.ts';
@@ -16,6 +17,11 @@ export interface App {
   deps: AppDeps;
   /** The issuer tokens must carry, and in development mode the secret that signs them. */
   auth: { issuer: string; devSecret: string | undefined };
+  /**
+   * Graceful shutdown, in order: live streams end with a reconnect hint (an open stream would keep the
+   * HTTP server from closing), requests in flight finish, then the budgets and the database close.
+   */
+  close(): Promise<void>;
 }
 
 /** Where the embedded database lives under DATA_DIR. */
@@ -30,7 +36,7 @@ export async function issuerAndSecret(
   return { issuer: `${config.auth.supabaseUrl}/auth/v1`, devSecret: undefined };
 }
 
-/** Builds the whole process: database (migrated), token verifier, HTTP server. */
+/** Builds the whole process: database (migrated), token verifier, live updates, HTTP server. */
 export async function createApp(config: Config, logger: Logger): Promise<App> {
   const auth = await issuerAndSecret(config);
   const verifyToken = createTokenVerifier(
@@ -68,11 +74,20 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
     now: () => new Date(),
     logger,
   };
+  // One listening connection for the whole process, outside the pool, whatever the number of streams.
+  const live = await startLive({ database, logger });
+  deps.live = live.hub;
   const http = createHttpServer({
     deps,
     ping: () => database.ping(),
     countQueries: config.DB_QUERY_COUNT,
     publicUrl: config.PUBLIC_URL,
   });
-  return { http, database, deps, auth };
+  const close = async () => {
+    await live.close();
+    await http.close();
+    await deps.budgets.close();
+    await database.close();
+  };
+  return { http, database, deps, auth, close };
 }

@@ -32,20 +32,17 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'shutting down');
-    // Finish requests in flight (bounded), then close the database: nothing is cut mid-transaction.
+    // End live streams, finish requests in flight (bounded), then close the database: nothing is cut
+    // mid-transaction.
     const force = setTimeout(() => {
       logger.warn('requests still running after 10 s; closing them');
       app.http.server.closeAllConnections();
     }, 10_000);
     force.unref();
-    void app.http
-      .close()
-      .then(() => app.deps.budgets.close())
-      .then(() => app.database.close())
-      .finally(() => {
-        logger.info('stopped');
-        process.exit(0);
-      });
+    void app.close().finally(() => {
+      logger.info('stopped');
+      process.exit(0);
+    });
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));

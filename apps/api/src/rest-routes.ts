@@ -6,7 +6,7 @@ import { contextOf } from './request-context.ts';
 import { appRouter, createCaller } from './root.ts';
 import type { HttpServer } from './server.ts';
 
-type Method = 'GET' | 'POST' | 'DELETE';
+export type Method = 'GET' | 'POST' | 'DELETE';
 
 export interface RestRoute {
   method: Method;
@@ -57,7 +57,8 @@ export function registerRestRoutes(app: HttpServer, deps: AppDeps): void {
   }
 }
 
-function restInput(method: Method, request: FastifyRequest): Record<string, unknown> {
+/** A REST request's procedure input: body or query, with the path parameters over it. */
+export function restInput(method: Method, request: FastifyRequest): Record<string, unknown> {
   const query = request.query as Record<string, unknown>;
   // Fastify's query object has no prototype; `__proto__` would not survive being merged into a plain one.
   if (Object.hasOwn(query, '__proto__')) {

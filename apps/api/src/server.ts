@@ -6,6 +6,7 @@ import { MAX_BODY_BYTES, registerJsonBodyParser } from './body-guard.ts';
 import type { AppDeps } from './context.ts';
 import { registerDocs } from './docs-page.ts';
 import { ApiError, errorHeaders, toApiError } from './errors.ts';
+import { registerEventsRoute } from './events-route.ts';
 import { answerClientError, answerFrameworkError, logFailure, registerErrorHandlers } from './http-errors.ts';
 import type { Logger } from './logger.ts';
 import { contextOf, registerRequestContext, RequestLog, requestIdOf } from './request-context.ts';
@@ -26,11 +27,13 @@ export interface ServerOptions {
    * `x-db-round-trips` (DB_QUERY_COUNT, for benchmarks; the database must count them too).
    */
   countQueries?: boolean;
+  /** How often an idle `GET /api/v2/events` stream carries a `: ping` (default 25 s; tests shorten it). */
+  eventsPingMs?: number;
 }
 
 /**
  * The HTTP surface, on Fastify: `/trpc` (typed, for the extension), `/api/v2` (REST from the same
- * procedures, rest-routes.ts), `/api/openapi.json`, `/docs`, `/healthz`, `/readyz`. Every failure,
+ * procedures, rest-routes.ts; its event stream, events-route.ts), `/api/openapi.json`, `/docs`, `/healthz`, `/readyz`. Every failure,
  * whichever layer finds it, leaves as the documented envelope (http-errors.ts; tRPC keeps its own
  * shape, with our code in `data.code`). Not listening yet: `listen` or `inject` it.
  */
@@ -100,6 +103,7 @@ export function createHttpServer(options: ServerOptions): HttpServer {
     }),
   );
   registerRestRoutes(app, deps);
+  registerEventsRoute(app, deps, options.eventsPingMs);
   return app;
 }
 

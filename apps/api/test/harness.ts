@@ -43,6 +43,8 @@ export async function createTestApp(
     publicUrl?: string;
     /** The pool's size on PostgreSQL (DB_POOL_MAX); 1 puts every request on the same connection. */
     maxConnections?: number;
+    /** How often an idle REST event stream carries a `: ping` (default 25 s). */
+    eventsPingMs?: number;
   } = {},
 ): Promise<TestApp> {
   const database = await createTestDatabase({ maxConnections: options.maxConnections });
@@ -80,7 +82,12 @@ export async function createTestApp(
     caller: async (userId) =>
       createCaller(createContext(deps, randomUUID(), { authorization: `Bearer ${await token(userId)}` })),
     listen: async () => {
-      http = createHttpServer({ deps, ping: () => database.ping(), publicUrl: options.publicUrl });
+      http = createHttpServer({
+        deps,
+        ping: () => database.ping(),
+        publicUrl: options.publicUrl,
+        eventsPingMs: options.eventsPingMs,
+      });
       return http.listen({ port: 0, host: '127.0.0.1' });
     },
     close: async () => {

@@ -235,13 +235,4 @@ describe('the live hub (real memberships on the test database, a manual clock)',
       small.close();
     }
   });
-
-  test('an idle stream gets a heartbeat every 25 s', async () => {
-    const { seen } = collect(await open(seeded.users.owner));
-    await clock.advance(24_999);
-    expect(seen).toEqual([]);
-    await clock.advance(1);
-    await clock.advance(25_000);
-    expect(seen).toEqual([{ type: 'heartbeat' }, { type: 'heartbeat' }]);
-  });
 });

@@ -19,6 +19,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { holdLock, leasesHeld } from '../hardening/lib/database.ts';
 import { leaseKey } from '../src/services/lease.ts';
 import { mintToken } from '../src/auth/dev-keys.ts';
+import { openEventStream } from './event-stream.ts';
 import { spawnApi, waitFor, type ApiProcess } from './spawn-api.ts';
 
 // DESIGN.md, Scale: "API processes are stateless; every lease, version and throttle stamp lives in
@@ -304,8 +305,33 @@ describe.skipIf(!process.env.DATABASE_URL)('two API processes on one PostgreSQL 
     expect(errorLogs()).toEqual([]);
   }, 45_000);
 
-  test('SIGTERM stops each process with exit code 0 within a few seconds', async () => {
+  test("a note written through process B reaches a stream (GET /api/v2/events) held on process A, as a poke with the fan's new version", async () => {
+    // Filtered to the fan: the previous test's last pokes (its fan's coalescing window) may still come.
+    const stream = await openEventStream(apis[0]!.url, token, `?fanId=${FAN}`);
+    try {
+      for (let round = 0; round < 5; round++) {
+        const written = dataOf(
+          await post<Note>(apis[1]!, '/api/v2/update-note', { fanId: FAN, content: `live ${round}` }),
+        );
+        expect(await stream.next(5_000)).toMatchObject({
+          type: 'message',
+          data: { fanId: FAN, version: written.version },
+        });
+      }
+    } finally {
+      stream.close();
+    }
+    expect(errorLogs()).toEqual([]);
+  }, 30_000);
+
+  test('SIGTERM ends open event streams with `event: end` (shutdown, a reconnect hint) and stops each process with exit code 0 within a few seconds', async () => {
+    const streams = await Promise.all(apis.map((api) => openEventStream(api.url, token)));
     const exits = await Promise.all(apis.map((api) => api.stop(5_000)));
+    for (const stream of streams) {
+      const end = await stream.next(1_000);
+      expect(end).toMatchObject({ type: 'end', data: { reason: 'shutdown' } });
+      expect((end.data as { retryAfterMs: number }).retryAfterMs).toBeGreaterThanOrEqual(1_000);
+    }
     for (const exit of exits) {
       expect(exit).toMatchObject({ code: 0, signal: null });
       expect(exit.ms).toBeLessThan(5_000);

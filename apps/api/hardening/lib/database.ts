@@ -232,16 +232,23 @@ export async function databaseDigest(db: Database): Promise<string> {
 export async function apiBackends(
   db: Database,
   applicationName: string = API_APPLICATION,
-): Promise<{ pid: number; state: string; waiting: boolean }[]> {
-  const found = await rows<{ pid: number; state: string | null; wait_event_type: string | null }>(
+): Promise<{ pid: number; state: string; waiting: boolean; listening: boolean }[]> {
+  const found = await rows<{
+    pid: number;
+    state: string | null;
+    wait_event_type: string | null;
+    query: string | null;
+  }>(
     db,
-    sql`select pid, state, wait_event_type from pg_stat_activity
+    sql`select pid, state, wait_event_type, query from pg_stat_activity
         where datname = current_database() and application_name = ${applicationName}`,
   );
   return found.map((row) => ({
     pid: row.pid,
     state: row.state ?? '',
     waiting: row.wait_event_type === 'Lock',
+    // The process's one connection for live updates (LISTEN fan_changes), outside its pool.
+    listening: /^\s*listen\b/i.test(row.query ?? ''),
   }));
 }
 

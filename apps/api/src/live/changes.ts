@@ -37,10 +37,7 @@ async function* events(stream: LiveSubscription, signal: AbortSignal | undefined
   if (signal?.aborted) stream.close();
   signal?.addEventListener('abort', onAbort, { once: true });
   try {
-    for await (const event of stream) {
-      // tRPC's SSE sends its own pings (trpc.ts).
-      if (event.type !== 'heartbeat') yield event;
-    }
+    for await (const event of stream) yield event;
   } finally {
     signal?.removeEventListener('abort', onAbort);
     stream.close();

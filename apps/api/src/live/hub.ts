@@ -1,5 +1,4 @@
 import {
-  HEARTBEAT_INTERVAL_MS,
   MAX_STREAMS_PER_USER,
   type FanChange,
   type LiveEvent,
@@ -9,10 +8,10 @@ import type { Logger } from '../logger.ts';
 import { ApiError } from '../errors.ts';
 
 /**
- * What a subscription yields: the contract's events, plus a heartbeat for transports that write their
- * own (the REST stream's `: ping` comment; tRPC's SSE sends its own pings and skips these).
+ * What a subscription yields: the contract's events. Keep-alives are the transport's (tRPC's SSE
+ * pings, the REST stream's `: ping` comments), not the hub's.
  */
-export type LiveSignal = LiveEvent | { type: 'heartbeat' };
+export type LiveSignal = LiveEvent;
 type ChangeSignal = Extract<LiveSignal, { type: 'change' }>;
 
 /** The hub's time: `now` in ms since the epoch, and timers. Tests pass a manual one. */
@@ -43,7 +42,6 @@ export interface LiveHubOptions {
   coalesceMs?: number;
   /** How often every open stream's memberships are read again, in one query (default 2 s; at most 5 s). */
   membershipRefreshMs?: number;
-  heartbeatMs?: number;
   maxStreamsPerUser?: number;
   /** Signals one stream may have waiting before they collapse into one `resync` (default 256). */
   maxQueued?: number;
@@ -108,9 +106,6 @@ export class LiveSubscription implements AsyncIterableIterator<LiveSignal> {
         this.queue = [];
         this.queuedChanges.clear();
         return this.deliver(signal);
-      case 'heartbeat':
-        if (this.queue.length === 0) this.deliver(signal);
-        return;
       case 'end':
         this.ending = true;
         return this.deliver(signal);
@@ -190,7 +185,6 @@ export class LiveHub {
   private readonly clock: LiveClock;
   private readonly coalesceMs: number;
   private readonly refreshMs: number;
-  private readonly heartbeatMs: number;
   private readonly maxStreams: number;
   private readonly maxQueued: number;
   private readonly shutdownRetryMs: number;
@@ -208,13 +202,11 @@ export class LiveHub {
     this.clock = options.clock ?? systemClock;
     this.coalesceMs = options.coalesceMs ?? 25;
     this.refreshMs = Math.min(options.membershipRefreshMs ?? 2_000, 5_000);
-    this.heartbeatMs = options.heartbeatMs ?? HEARTBEAT_INTERVAL_MS;
     this.maxStreams = options.maxStreamsPerUser ?? MAX_STREAMS_PER_USER;
     this.maxQueued = options.maxQueued ?? 256;
     this.shutdownRetryMs = options.shutdownRetryMs ?? 1_000;
     this.random = options.random ?? Math.random;
     this.every(this.refreshMs, () => this.refreshMemberships());
-    this.every(this.heartbeatMs, () => this.broadcast({ type: 'heartbeat' }));
   }
 
   /**
