@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type BrowserContext, type Page, type Worker } from 'playwright-core';
 import { mintToken } from '../../api/src/auth/dev-keys.ts';
+import { onlyFansJson } from './fixtures/onlyfans.ts';
 
 const apiDir = fileURLToPath(new URL('../../api/', import.meta.url));
 export const extensionDir = fileURLToPath(new URL('../.output/chrome-mv3/', import.meta.url));
@@ -151,7 +152,6 @@ export async function launchWithExtension(): Promise<Browser> {
  * `http://` server cannot stand in for it).
  */
 export async function routeOnlyFans(context: BrowserContext): Promise<void> {
-  const { onlyFansJson } = await import('./fixtures/onlyfans.ts');
   const fixtures = fileURLToPath(new URL('./fixtures/', import.meta.url));
   const html = await readFile(join(fixtures, 'page.html'), 'utf8');
   const appJs = await readFile(join(fixtures, 'app.js'), 'utf8');

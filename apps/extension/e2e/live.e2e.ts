@@ -62,19 +62,36 @@ async function openPanel(api: string, ownerToken: string) {
   return { browser, extension, page };
 }
 
-/** Until the background's stream is open (after `after`, epoch ms, when given). */
+/**
+ * When (epoch ms) the background's stream was open, once it is (and opened after `after`, epoch ms):
+ * awaited on the extension's storage events, in an extension page.
+ */
 async function waitForStream(extension: Page, after = 0, timeout = 15_000): Promise<number> {
-  let since = 0;
-  await expect
-    .poll(
-      async () => {
-        const live = await liveStatus(extension);
-        since = live?.state === 'open' ? live.since : 0;
-        return since > after;
-      },
-      { timeout, interval: 50 },
-    )
-    .toBe(true);
+  const since = await extension.evaluate(
+    ({ after, timeout }) =>
+      new Promise<number | null>((resolve) => {
+        const chrome = (globalThis as any).chrome;
+        const opened = (live: { state: string; since: number } | undefined) =>
+          live?.state === 'open' && live.since > after ? live.since : null;
+        const timer = setTimeout(() => resolve(null), timeout);
+        const done = (since: number) => {
+          clearTimeout(timer);
+          chrome.storage.onChanged.removeListener(listener);
+          resolve(since);
+        };
+        const listener = (changes: Record<string, { newValue?: any }>) => {
+          const since = opened(changes.live?.newValue);
+          if (since !== null) done(since);
+        };
+        chrome.storage.onChanged.addListener(listener);
+        void chrome.storage.local.get('live').then((items: { live?: any }) => {
+          const since = opened(items.live);
+          if (since !== null) done(since);
+        });
+      }),
+    { after, timeout },
+  );
+  if (since === null) throw new Error(`the live-update stream did not open within ${timeout} ms`);
   return since;
 }
 

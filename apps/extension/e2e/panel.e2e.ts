@@ -1,16 +1,17 @@
-import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { POLL_INTERVAL_MS } from '../src/utils/messages.ts';
-import { CREATOR, LEO, MIA, SAM, onlyFansJson } from './fixtures/onlyfans.ts';
+import { CREATOR, LEO, MIA, SAM } from './fixtures/onlyfans.ts';
 import {
   devToken,
   freePort,
   launchWithExtension,
   rest,
+  routeOnlyFans,
   startApi,
   type Api,
   type Browser,
@@ -19,7 +20,6 @@ import {
 const OWNER = '0a0a0a0a-0000-4000-8000-000000000001';
 const TEAMMATE = '0b0b0b0b-0000-4000-8000-000000000002';
 const CHATTER = '0c0c0c0c-0000-4000-8000-000000000003';
-const fixtures = fileURLToPath(new URL('./fixtures/', import.meta.url));
 const screenshots = fileURLToPath(new URL('../docs/', import.meta.url));
 const CHAT = `https://onlyfans.com/my/chats/chat/${SAM.id}/`;
 const PANEL = '#fannotes-panel';
@@ -101,21 +101,7 @@ beforeAll(async () => {
   );
 
   // onlyfans.com is HSTS: its pages and JSON come from fixtures, through the browser's own stack.
-  const html = await readFile(join(fixtures, 'page.html'), 'utf8');
-  const appJs = await readFile(join(fixtures, 'app.js'), 'utf8');
-  await browser.context.route('https://onlyfans.com/**', async (route) => {
-    const url = new URL(route.request().url());
-    if (url.pathname.startsWith('/api2/v2/')) {
-      const body = onlyFansJson(url);
-      return body === null
-        ? route.fulfill({ status: 404, json: { error: { message: 'Not found' } } })
-        : route.fulfill({ json: body });
-    }
-    if (url.pathname === '/fixture-app.js')
-      return route.fulfill({ body: appJs, contentType: 'text/javascript' });
-    if (url.pathname === '/favicon.ico') return route.fulfill({ status: 404, body: '' });
-    return route.fulfill({ body: html, contentType: 'text/html' });
-  });
+  await routeOnlyFans(browser.context);
   page = await browser.context.newPage();
 }, 120_000);
 
@@ -179,7 +165,7 @@ describe('the notes panel on onlyfans.com', () => {
     await note('Teammate: asked for a discount').waitFor({ timeout: 15_000 });
   });
 
-  test("a teammate's note appears in the open panel with no action (it reads again every 20 s)", async () => {
+  test("a teammate's note appears in the open panel with no action (live updates; the 20 s poll when the stream is down)", async () => {
     await rest(api.url, teammateToken, 'POST', '/update-note', {
       fanId: String(SAM.id),
       content: 'Teammate: prefers voice notes',
