@@ -60,7 +60,8 @@ export interface FakeRequest {
  */
 export function fakeEventsApi() {
   const requests: FakeRequest[] = [];
-  const answers: ({ status: number; code: string; headers?: Record<string, string> } | 'offline')[] = [];
+  const answers: ({ status: number; code: string; headers?: Record<string, string> } | 'offline' | 'hang')[] =
+    [];
   const fetch = async (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
     await Promise.resolve();
     const headers = new Headers(init?.headers);
@@ -72,6 +73,12 @@ export function fakeEventsApi() {
     requests.push(request);
     const answer = answers.shift();
     if (answer === 'offline') throw new TypeError('Failed to fetch');
+    if (answer === 'hang') {
+      // No answer ever (a network that swallows the request): only the caller's abort ends it.
+      return new Promise<Response>((_, reject) =>
+        init?.signal?.addEventListener('abort', () => reject(new DOMException('aborted', 'AbortError'))),
+      );
+    }
     if (answer) {
       return new Response(
         JSON.stringify({ status: 'error', error: { code: answer.code, message: answer.code } }),

@@ -4,7 +4,7 @@ import { createSyncApi } from './api-client.ts';
 import { realAfter } from './live-stream.ts';
 import { LiveUpdates } from './live-updates.ts';
 import { LIVE_PORT, isPortMessage, type PanelRequest, type Reply } from './messages.ts';
-import { KEYS } from './model.ts';
+import { KEYS, type LiveStatus } from './model.ts';
 import { Outbox } from './outbox.ts';
 import { handleRequest } from './requests.ts';
 import { SyncRunner, type Session } from './runner.ts';
@@ -70,6 +70,8 @@ export function startBackground(): void {
     random: () => Math.random(),
     after: realAfter,
   });
+  // A new worker has no stream yet, whatever the last one said.
+  void store.set({ [KEYS.live]: { state: 'idle', since: Date.now() } satisfies LiveStatus });
   browser.runtime.onConnect.addListener((port) => {
     if (port.name !== LIVE_PORT) return;
     port.onMessage.addListener((message: unknown) => {

@@ -59,6 +59,8 @@ export async function readLiveStream(options: StreamOptions): Promise<StreamOutc
   const { signal } = options;
   const silence = new AbortController();
   const both = AbortSignal.any([signal, silence.signal]);
+  // Also bounds the wait for the answer's headers: a request the network swallowed is given up.
+  let cancelSilence = options.after(SILENCE_MS, () => silence.abort());
   let response: Response;
   try {
     response = await options.fetch(`${options.apiUrl}/api/v2/events`, {
@@ -67,11 +69,13 @@ export async function readLiveStream(options: StreamOptions): Promise<StreamOutc
       signal: both,
     });
   } catch (error) {
+    cancelSilence();
     if (signal.aborted) return { type: 'aborted' };
     return { type: 'offline', message: error instanceof Error ? error.message : String(error) };
   }
   const contentType = response.headers.get('content-type') ?? '';
   if (!response.ok || !response.body || !contentType.startsWith('text/event-stream')) {
+    cancelSilence();
     const message = await errorMessage(response);
     await response.body?.cancel().catch(() => undefined);
     if (response.status === 401) return { type: 'auth', message };
@@ -88,7 +92,8 @@ export async function readLiveStream(options: StreamOptions): Promise<StreamOutc
   const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
   const stop = () => void reader.cancel().catch(() => undefined);
   both.addEventListener('abort', stop, { once: true });
-  let cancelSilence = options.after(SILENCE_MS, () => silence.abort());
+  cancelSilence();
+  cancelSilence = options.after(SILENCE_MS, () => silence.abort());
   const parser = createParser({
     onEvent: (message) => {
       const event = toEvent(message);

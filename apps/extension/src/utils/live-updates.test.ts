@@ -222,6 +222,18 @@ describe('the stream and the poll', () => {
     expect(t.api.requests).toHaveLength(5);
   });
 
+  test('a request with no answer at all is given up after a minute and made again', async () => {
+    const t = setup();
+    t.api.answer('hang');
+    await t.show({}, FAN);
+    expect(t.live.status).toBe('connecting');
+    await t.clock.advance(SILENCE_MS - 1);
+    expect(t.api.requests).toHaveLength(1);
+    await t.clock.advance(1 + 750); // given up, then the first backoff step
+    expect(t.api.requests).toHaveLength(2);
+    expect(t.live.status).toBe('open');
+  });
+
   test('end (shutdown): reconnects after retryAfterMs, not before; end (token_expired): with the new token', async () => {
     const t = setup();
     await t.show({}, FAN);
