@@ -296,6 +296,22 @@ describe('the stream and the poll', () => {
     expect(t.api.requests[1]!.authorization).toBe(`Bearer ${fresh}`);
   });
 
+  test('a Retry-After wait is not cut short by an unrelated cookie change, but is by a new token', async () => {
+    const t = setup();
+    t.api.answer({ status: 429, code: 'rate_limit_exceeded', headers: { 'retry-after': '60' } });
+    await t.show({}, FAN);
+    expect(t.live.status).toBe('waiting');
+    await t.live.sessionChanged();
+    await t.clock.advance(30_000);
+    expect(t.api.requests).toHaveLength(1);
+    const fresh = fakeJwt({ sub: USER, exp: T0 / 1000 + 7200 });
+    t.setSession({ ok: true, token: fresh, userId: USER });
+    await t.live.sessionChanged();
+    await settle();
+    expect(t.api.requests).toHaveLength(2);
+    expect(t.api.requests[1]!.authorization).toBe(`Bearer ${fresh}`);
+  });
+
   test('the last panel gone closes the stream, and nothing reconnects or polls', async () => {
     const t = setup();
     const first = {};

@@ -50,7 +50,10 @@ export class LiveUpdates {
   private state: LiveState = 'idle';
   /** Bumped when the last panel leaves: a loop of an older generation ends at its next step. */
   private generation = 0;
-  private connection: { controller: AbortController; token: string; apiUrl: string } | null = null;
+  /** Aborts the connection in progress. */
+  private connection: AbortController | null = null;
+  /** The token and API of the connection in progress, or of the last one. */
+  private target: { token: string; apiUrl: string } | null = null;
   /** Ends the current wait (a timer, or the wait for a new session) early. */
   private wake: (() => void) | null = null;
   private cancelPoll: (() => void) | null = null;
@@ -68,7 +71,7 @@ export class LiveUpdates {
     else this.panels.set(panel, presence);
     if (this.panels.size === 0 && this.state !== 'idle') {
       this.generation++;
-      this.connection?.controller.abort();
+      this.connection?.abort();
       this.wake?.();
       this.setState('idle');
     } else if (this.panels.size > 0 && this.state === 'idle') {
@@ -78,18 +81,19 @@ export class LiveUpdates {
   }
 
   /**
-   * The cookies or the options changed: a stream refused for its session tries again, and an open
-   * one moves to the new token or API (an unrelated cookie change leaves it alone).
+   * The cookies or the options changed: a stream refused for its session tries again; an open stream,
+   * or a wait before the next attempt, moves to a new token or API at once. A change that leaves both
+   * as they were (another site's cookie) changes nothing: a `Retry-After` wait is not cut short.
    */
   async sessionChanged(): Promise<void> {
-    if (this.state === 'signed-out' || this.state === 'waiting') return this.wake?.();
-    const current = this.connection;
-    if (!current) return;
+    if (this.state === 'signed-out') return this.wake?.();
+    const used = this.target;
+    if (used === null || this.state === 'idle') return;
     const session = await this.deps.session();
-    const apiUrl = await this.deps.apiUrl();
-    if (!session.ok || session.token !== current.token || apiUrl !== current.apiUrl) {
-      current.controller.abort();
-    }
+    const apiUrl = (await this.deps.apiUrl()).replace(/\/+$/, '');
+    if (session.ok && session.token === used.token && apiUrl === used.apiUrl) return;
+    if (this.state === 'waiting') this.wake?.();
+    else this.connection?.abort();
   }
 
   /** The network came back: stop waiting out a network backoff. */
@@ -113,7 +117,8 @@ export class LiveUpdates {
       if (!live()) return;
       this.setState('connecting');
       const controller = new AbortController();
-      this.connection = { controller, token: session.token, apiUrl };
+      this.connection = controller;
+      this.target = { token: session.token, apiUrl };
       let openedAt: number | null = null;
       const outcome = await readLiveStream({
         fetch: this.deps.fetch,
