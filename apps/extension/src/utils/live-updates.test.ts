@@ -201,7 +201,7 @@ describe('the stream and the poll', () => {
     expect(t.api.requests).toHaveLength(2);
   });
 
-  test('offline: reconnects with a growing jittered backoff, and a silent stream is dropped', async () => {
+  test('offline: reconnects with a growing jittered backoff (at once when the network is back), and a silent stream is dropped', async () => {
     const t = setup();
     t.api.answer('offline', 'offline', 'offline');
     await t.show({}, FAN);
@@ -212,7 +212,9 @@ describe('the stream and the poll', () => {
     expect(t.api.requests).toHaveLength(2);
     await t.clock.advance(1_500);
     expect(t.api.requests).toHaveLength(3);
-    await t.clock.advance(3_000);
+    // The network is back: the 3 s wait is not waited out.
+    t.live.retryNow();
+    await settle();
     expect(t.api.requests).toHaveLength(4);
     expect(t.live.status).toBe('open');
     // Nothing at all, not even a ping, for a minute: the connection is dead; it is made again.
@@ -296,12 +298,13 @@ describe('the stream and the poll', () => {
     expect(t.api.requests[1]!.authorization).toBe(`Bearer ${fresh}`);
   });
 
-  test('a Retry-After wait is not cut short by an unrelated cookie change, but is by a new token', async () => {
+  test('a Retry-After wait is not cut short by an unrelated cookie change or the network, but is by a new token', async () => {
     const t = setup();
     t.api.answer({ status: 429, code: 'rate_limit_exceeded', headers: { 'retry-after': '60' } });
     await t.show({}, FAN);
     expect(t.live.status).toBe('waiting');
     await t.live.sessionChanged();
+    t.live.retryNow(); // nor by the network coming back
     await t.clock.advance(30_000);
     expect(t.api.requests).toHaveLength(1);
     const fresh = fakeJwt({ sub: USER, exp: T0 / 1000 + 7200 });

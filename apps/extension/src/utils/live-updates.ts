@@ -56,6 +56,8 @@ export class LiveUpdates {
   private target: { token: string; apiUrl: string } | null = null;
   /** Ends the current wait (a timer, or the wait for a new session) early. */
   private wake: (() => void) | null = null;
+  /** The current wait is one the server asked for (`Retry-After`, `end`). */
+  private serverAsked = false;
   private cancelPoll: (() => void) | null = null;
   private readonly pulls = new Map<string, { queued: boolean }>();
 
@@ -96,9 +98,9 @@ export class LiveUpdates {
     else this.connection?.abort();
   }
 
-  /** The network came back: stop waiting out a network backoff. */
+  /** The network came back: stop waiting out a network backoff (never a wait the server asked for). */
   retryNow(): void {
-    if (this.state === 'waiting') this.wake?.();
+    if (this.state === 'waiting' && !this.serverAsked) this.wake?.();
   }
 
   private async run(generation: number): Promise<void> {
@@ -141,6 +143,8 @@ export class LiveUpdates {
       // A stream that stayed up a while was healthy: its end starts the backoff afresh.
       if (openedAt !== null && this.deps.now() - openedAt >= HEARTBEAT_INTERVAL_MS) attempt = 0;
       const delay = this.delayAfter(outcome, ++attempt);
+      this.serverAsked =
+        outcome.type === 'end' || (outcome.type === 'refused' && outcome.retryAfterMs !== null);
       if (delay === null) {
         this.setState('signed-out');
       } else if (delay > 0) {
