@@ -163,7 +163,14 @@ export async function pace(options: {
   };
 }
 
-/** Nearest rank, on sorted values, to 0.1 ms; 0 when there are none. */
+/** The median (of an even count, the mean of the middle two). */
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+/** Nearest rank (`p` in 0..1), on sorted values, to 0.1 ms; 0 when there are none. */
 export function percentile(sorted: readonly number[], p: number): number {
   if (sorted.length === 0) return 0;
   const value = sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)]!;

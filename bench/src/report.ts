@@ -1,4 +1,5 @@
 import { readFile, writeFile, mkdir } from 'node:fs/promises';
+import type { LiveReport } from './live.ts';
 import { join } from 'node:path';
 import type { LoadResult } from './load.ts';
 import type { MicroResult } from './micro.ts';
@@ -63,6 +64,8 @@ export interface BenchReport {
   micro: MicroResult[];
   elapsedSec: number;
   loadAverage: { before: number; after: number };
+  /** Live updates (live.ts): PostgreSQL only, when the `live` scenario ran. */
+  live?: LiveReport;
   targets?: TargetResult[];
 }
 
@@ -113,6 +116,7 @@ export function evaluateTargets(report: BenchReport): TargetResult[] {
       met: heaviest.peakRssMb.api < 200,
     });
   }
+  if (report.live) out.push(...liveTargets(report.live));
   const micro = report.micro.find((result) => result.name === 'merge-and-plan');
   if (micro) {
     out.push({
@@ -122,6 +126,35 @@ export function evaluateTargets(report: BenchReport): TargetResult[] {
     });
   }
   return out;
+}
+
+/** Issue 15's targets for live updates. */
+function liveTargets(live: LiveReport): TargetResult[] {
+  const { idle, pokes, push } = live;
+  return [
+    {
+      target: `live: a REST write on process A reaches a subscriber of process B: p95 <= 50 ms, none missed (${pokes.writes} writes)`,
+      value:
+        `p50 ${ms(pokes.fromSendMs.p50)} / p95 ${ms(pokes.fromSendMs.p95)} ms from sending the write ` +
+        `(${ms(pokes.fromAnswerMs.p50)} / ${ms(pokes.fromAnswerMs.p95)} ms from its answer), ${pokes.missed} missed`,
+      met: pokes.fromSendMs.p95 <= 50 && pokes.missed === 0,
+    },
+    {
+      target: `live: ${idle.streams.toLocaleString('en')} idle streams on one process: <= 64 MB more RSS`,
+      value: `+${idle.addedMb.toFixed(1)} MB (${idle.rssBeforeMb.toFixed(0)} -> ${idle.rssAfterMb.toFixed(0)} MB)`,
+      met: idle.addedMb <= 64,
+    },
+    {
+      target: `live: the streams hold no database connection (pool of ${idle.poolMax}, plus 1 listener)`,
+      value: `pool ${idle.connectionsBefore.pool} -> ${idle.connectionsAfter.pool}, listening ${idle.connectionsAfter.listening}`,
+      met: idle.connectionsAfter.pool <= idle.poolMax && idle.connectionsAfter.listening === 1,
+    },
+    {
+      target: 'live: push of 1 mutation with notifications on >= 0.95x off',
+      value: `${push.ratio.toFixed(3)}x (${fmt(push.on)} / ${fmt(push.off)} req/s; rounds on ${push.onRps.map(fmt).join(', ')}, off ${push.offRps.map(fmt).join(', ')})`,
+      met: push.ratio >= 0.95,
+    },
+  ];
 }
 
 const fmt = (n: number) => (n >= 100 ? n.toFixed(0) : n.toFixed(1));

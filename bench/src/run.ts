@@ -15,7 +15,8 @@ import { parseArgs } from 'node:util';
 import { openPglite, openPostgres } from '@fannotes/db';
 import postgres from 'postgres';
 import { mintToken } from '../../apps/api/src/auth/dev-keys.ts';
-import { drive, pace, probe, type LoadResult, type ProbeResult } from './load.ts';
+import { runLive, type LiveReport } from './live.ts';
+import { drive, median, pace, probe, type LoadResult, type ProbeResult } from './load.ts';
 import { runMicro } from './micro.ts';
 import {
   apiDir,
@@ -45,16 +46,13 @@ const DURATION = Number(flags.duration);
 const ROUNDS = Number(flags.rounds);
 const CONNECTIONS = Number(flags.connections);
 const SCENARIO_ORDER = ['throttled-read', 'delta-pull', 'full-sync', 'push-1', 'push-100', 'cold-fan'];
-const selected = flags.only ? flags.only.split(',') : SCENARIO_ORDER;
+/** Live updates (live.ts): two API processes, so PostgreSQL only. */
+const LIVE = 'live';
+const selected = flags.only ? flags.only.split(',') : [...SCENARIO_ORDER, LIVE];
 const SUPABASE_URL = 'http://127.0.0.1:54321';
 const THROTTLED_INTERVAL_MS = 600_000;
 
 const log = (message: string) => process.stderr.write(`[bench] ${message}\n`);
-const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-};
 
 async function main(): Promise<void> {
   const started = Date.now();
@@ -161,8 +159,12 @@ async function main(): Promise<void> {
     const profileDir = join(benchDir, 'results', 'profiles');
     if (flags.profile) await mkdir(profileDir, { recursive: true });
     const peakRss: Record<string, number> = {};
-    const startApi = async (mode: ApiMode, counting: boolean): Promise<ServerProcess> => {
-      const name = `api-${mode}${counting ? '-probe' : ''}`;
+    const startApi = async (
+      mode: ApiMode,
+      counting: boolean,
+      options: { name?: string; env?: Record<string, string> } = {},
+    ): Promise<ServerProcess> => {
+      const name = options.name ?? `api-${mode}${counting ? '-probe' : ''}`;
       const api = await startServer(
         name,
         [
@@ -186,6 +188,7 @@ async function main(): Promise<void> {
             RATE_LIMIT_BURST: '1000000',
             ...(databaseUrl ? { DATABASE_URL: databaseUrl } : { DATA_DIR: dataDir! }),
             ...(counting ? { DB_QUERY_COUNT: '1' } : {}),
+            ...options.env,
           },
         },
       );
@@ -277,7 +280,49 @@ async function main(): Promise<void> {
       await api.stop();
     }
 
-    // 4. sync-core on its own.
+    // 4. Live updates: two processes on one PostgreSQL database.
+    let live: LiveReport | undefined;
+    if (selected.includes(LIVE)) {
+      if (!databaseUrl) log('live: skipped (two API processes need PostgreSQL: set DATABASE_URL)');
+      else {
+        const applicationName = 'fannotes-bench-live-a';
+        const withName = new URL(databaseUrl);
+        withName.searchParams.set('application_name', applicationName);
+        const poolMax = 10;
+        const a = await startApi('full', false, {
+          name: 'api-live-a',
+          env: { DATABASE_URL: withName.toString(), DB_POOL_MAX: String(poolMax) },
+        });
+        cleanups.push(() => a.stop());
+        const b = await startApi('full', false, { name: 'api-live-b' });
+        cleanups.push(() => b.stop());
+        const admin = postgres(databaseUrl, { max: 1, onnotice: () => {} });
+        cleanups.push(() => admin.end({ timeout: 5 }));
+        const push = scenarios['push-1']!;
+        live = await runLive({
+          a,
+          b,
+          applicationName,
+          poolMax,
+          admin,
+          memberTokens: tokens,
+          mint: (userId) => mintToken({ secret, issuer, userId, expiresInSec: 3600 }),
+          fans: seeded.fans.filter((fan) => fan.kind === 'regular'),
+          idleStreams: 2_000,
+          writes: 200,
+          push: (url) =>
+            settled(() =>
+              drive({ url, scenario: push, target: 'api', connections: CONNECTIONS, durationSec: DURATION }),
+            ),
+          rounds: ROUNDS,
+          log,
+        });
+        peakRss[a.name] = a.peakRss() / 2 ** 20;
+        await Promise.all([a.stop(), b.stop()]);
+      }
+    }
+
+    // 5. sync-core on its own.
     log('sync-core micro-benchmark');
     const micro = runMicro();
 
@@ -314,6 +359,7 @@ async function main(): Promise<void> {
       elapsedSec: (Date.now() - started) / 1000,
       // Everything here shares two cores: a busy machine (another build or test run) lowers every number.
       loadAverage: { before: loadBefore, after: os.loadavg()[0]! },
+      ...(live ? { live } : {}),
     };
     process.stdout.write(`${renderReport(report)}\n`);
     if (!flags['no-write']) {
