@@ -14,8 +14,10 @@ import type { SeededFan } from './seed.ts';
  * 2. With those streams open, `writes` REST writes on A, one at a time, each to its own fan: when does
  *    the poke reach a subscriber of B? From the write's sending (an upper bound on the time from its
  *    commit) and from its answer (a lower bound).
- * 3. The push of 1 mutation on A alone, A B A B: the fan-change trigger on (notifications, A's
- *    listener and its open streams, as in production) against off (`alter table fans disable trigger`).
+ * 3. The push of 1 mutation, A B A B: on A (pokes sent after each write, A's listener, its idle
+ *    streams) against `off`, a process started with LIVE_UPDATES=0.
+ * 4. The same once each member of the written accounts has a stream open on A: every push is then
+ *    delivered to each of them (hundreds of pokes a second per stream), a figure without a target.
  */
 export interface LiveReport {
   idle: {
@@ -35,12 +37,28 @@ export interface LiveReport {
     fromSendMs: { p50: number; p95: number; max: number };
     fromAnswerMs: { p50: number; p95: number; max: number };
   };
-  push: { onRps: number[]; offRps: number[]; on: number; off: number; ratio: number };
+  /** The push of 1 with live updates on (A, its idle streams open) against off. */
+  push: PushComparison;
+  /**
+   * The same with one more stream per member of every account (`members`), each hearing every push: the
+   * cost of delivering pokes at the bench's write rate, hundreds a second to each of them.
+   */
+  fanOut: PushComparison & { members: number };
+}
+
+export interface PushComparison {
+  onRps: number[];
+  offRps: number[];
+  on: number;
+  off: number;
+  ratio: number;
 }
 
 export interface LiveOptions {
   a: ServerProcess;
   b: ServerProcess;
+  /** Started with LIVE_UPDATES=0: no listener, no pokes. */
+  off: ServerProcess;
   /** The application_name A's connections carry. */
   applicationName: string;
   poolMax: number;
@@ -63,8 +81,8 @@ export async function runLive(options: LiveOptions): Promise<LiveReport> {
   const { a, b, admin, log } = options;
   const held: ClientRequest[] = [];
   try {
-    // 1. Idle streams on A: mostly users of no account (indexed nowhere), and the members' streams
-    //    (5 each), which hear every poke, as a team's open panels do.
+    // 1. Idle streams on A: users whose accounts are not written to during the run (here, of none), so
+    //    their streams carry nothing but pings.
     // First a warm-up: 100 streams opened and closed, so that the code they run is loaded and compiled
     // before the measurement, and the RSS compared is the floor after the allocator settles (V8
     // collects an idle heap within seconds): what the open streams hold, not the garbage of opening.
@@ -76,9 +94,6 @@ export async function runLive(options: LiveOptions): Promise<LiveReport> {
     const connectionsBefore = await backends(admin, options.applicationName);
     const openStarted = performance.now();
     const tokens: string[] = [];
-    for (const token of options.memberTokens) {
-      for (let i = 0; i < MAX_STREAMS_PER_USER; i++) tokens.push(token);
-    }
     while (tokens.length < options.idleStreams) {
       const token = await options.mint(randomUUID());
       for (let i = 0; i < MAX_STREAMS_PER_USER && tokens.length < options.idleStreams; i++)
@@ -114,32 +129,42 @@ export async function runLive(options: LiveOptions): Promise<LiveReport> {
         `${pokes.missed} missed`,
     );
 
-    // 3. Push throughput on A, notifications on and off, alternating. B is stopped first: on a shared
+    // 3. Push throughput, live updates on (A) and off, alternating. B is stopped first: on a shared
     //    machine its handling of every poke would take CPU from A, which separate hosts would not.
     await b.stop();
-    const onRps: number[] = [];
-    const offRps: number[] = [];
-    const trigger = (enabled: boolean) =>
-      admin.unsafe(`alter table fans ${enabled ? 'enable' : 'disable'} trigger fans_notify_change`);
-    try {
-      for (let round = 0; round < options.rounds; round++) {
-        await trigger(true);
-        onRps.push((await options.push(a.url)).rps);
-        await trigger(false);
-        offRps.push((await options.push(a.url)).rps);
-        log(
-          `live: push of 1, round ${round + 1}: notifications on ${onRps.at(-1)!.toFixed(0)} rps, off ${offRps.at(-1)!.toFixed(0)} rps`,
-        );
-      }
-    } finally {
-      await trigger(true);
-    }
-    const on = median(onRps);
-    const off = median(offRps);
-    return { idle, pokes, push: { onRps, offRps, on, off, ratio: off > 0 ? on / off : 0 } };
+    // Warm-ups first, untimed: the `off` process has served nothing yet (its code is not compiled).
+    await options.push(options.off.url);
+    await options.push(a.url);
+    const push = await comparePush(options, 'idle streams');
+    // 4. The same with the members' streams open on A, each hearing every push.
+    held.push(...(await Promise.all(options.memberTokens.map((token) => hold(a.url, token)))));
+    const fanOut = {
+      ...(await comparePush(options, 'member streams')),
+      members: options.memberTokens.length,
+    };
+    return { idle, pokes, push, fanOut };
   } finally {
     for (const request of held) request.destroy();
   }
+}
+
+/** The push of 1 on A (live updates on) and on `off`, alternating which goes first, medians. */
+async function comparePush(options: LiveOptions, what: string): Promise<PushComparison> {
+  const onRps: number[] = [];
+  const offRps: number[] = [];
+  for (let round = 0; round < options.rounds; round++) {
+    for (const on of round % 2 ? [false, true] : [true, false]) {
+      (on ? onRps : offRps).push((await options.push(on ? options.a.url : options.off.url)).rps);
+    }
+    options.log(
+      `live: push of 1 (${what}), round ${round + 1}: live updates on ${onRps.at(-1)!.toFixed(0)} rps, ` +
+        `off ${offRps.at(-1)!.toFixed(0)} rps`,
+    );
+  }
+  // The ratio is the median of each round's on/off: the two runs of a round are seconds apart, so a
+  // machine that gets busier or quieter during the scenario moves both, not the ratio.
+  const ratios = onRps.map((rps, round) => rps / offRps[round]!);
+  return { onRps, offRps, on: median(onRps), off: median(offRps), ratio: median(ratios) };
 }
 
 async function measurePokes(options: LiveOptions): Promise<LiveReport['pokes']> {

@@ -130,7 +130,7 @@ export function evaluateTargets(report: BenchReport): TargetResult[] {
 
 /** Issue 15's targets for live updates. */
 function liveTargets(live: LiveReport): TargetResult[] {
-  const { idle, pokes, push } = live;
+  const { idle, pokes, push, fanOut } = live;
   return [
     {
       target: `live: a REST write on process A reaches a subscriber of process B: p95 <= 50 ms, none missed (${pokes.writes} writes)`,
@@ -150,9 +150,16 @@ function liveTargets(live: LiveReport): TargetResult[] {
       met: idle.connectionsAfter.pool <= idle.poolMax && idle.connectionsAfter.listening === 1,
     },
     {
-      target: 'live: push of 1 mutation with notifications on >= 0.95x off',
-      value: `${push.ratio.toFixed(3)}x (${fmt(push.on)} / ${fmt(push.off)} req/s; rounds on ${push.onRps.map(fmt).join(', ')}, off ${push.offRps.map(fmt).join(', ')})`,
+      target: 'live: push of 1 mutation with live updates on >= 0.95x off (LIVE_UPDATES=0)',
+      value:
+        `${push.ratio.toFixed(3)}x, the median of each round's ratio (medians ${fmt(push.on)} / ${fmt(push.off)} ` +
+        `req/s; rounds on ${push.onRps.map(fmt).join(', ')}, off ${push.offRps.map(fmt).join(', ')})`,
       met: push.ratio >= 0.95,
+    },
+    {
+      target: `live, for the record: the same with ${fanOut.members} more streams hearing every push (no target)`,
+      value: `${fanOut.ratio.toFixed(3)}x (${fmt(fanOut.on)} / ${fmt(fanOut.off)} req/s)`,
+      met: true,
     },
   ];
 }

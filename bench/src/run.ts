@@ -296,12 +296,15 @@ async function main(): Promise<void> {
         cleanups.push(() => a.stop());
         const b = await startApi('full', false, { name: 'api-live-b' });
         cleanups.push(() => b.stop());
+        const off = await startApi('full', false, { name: 'api-live-off', env: { LIVE_UPDATES: '0' } });
+        cleanups.push(() => off.stop());
         const admin = postgres(databaseUrl, { max: 1, onnotice: () => {} });
         cleanups.push(() => admin.end({ timeout: 5 }));
         const push = scenarios['push-1']!;
         live = await runLive({
           a,
           b,
+          off,
           applicationName,
           poolMax,
           admin,
@@ -318,7 +321,7 @@ async function main(): Promise<void> {
           log,
         });
         peakRss[a.name] = a.peakRss() / 2 ** 20;
-        await Promise.all([a.stop(), b.stop()]);
+        await Promise.all([a.stop(), b.stop(), off.stop()]);
       }
     }
 

@@ -1,5 +1,10 @@
 import { join } from 'node:path';
-import { openDatabase, type DatabaseHandle } from '@fannotes/db';
+import {
+  createFanChangeNotifier,
+  openDatabase,
+  type DatabaseHandle,
+  type FanChangeNotifier,
+} from '@fannotes/db';
 import { DEV_SUPABASE_URL, loadOrCreateDevSecret } from './auth/dev-keys.ts';
 import { createTokenVerifier } from './auth/verify-token.ts';
 import type { AppDeps } from './context.ts';
@@ -23,6 +28,13 @@ export interface App {
    */
   close(): Promise<void>;
 }
+
+/** LIVE_UPDATES=0: no pokes are sent (and no stream is served). */
+const silentNotifier: FanChangeNotifier = {
+  announce: () => Promise.resolve(),
+  resync: () => Promise.resolve(),
+  close: () => Promise.resolve(),
+};
 
 /** Where the embedded database lives under DATA_DIR. */
 export const pgliteDir = (dataDir: string) => join(dataDir, 'pglite');
@@ -59,8 +71,14 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
     config.RATE_LIMIT_PER_MINUTE > 0
       ? { capacity: config.RATE_LIMIT_BURST, refillPerSecond: config.RATE_LIMIT_PER_MINUTE / 60 }
       : null;
+  const pokes = config.LIVE_UPDATES
+    ? createFanChangeNotifier(database, {
+        onError: (error) => logger.warn({ err: error }, 'live: pokes not sent; the next ones carry a resync'),
+      })
+    : silentNotifier;
   const deps: AppDeps = {
     db: database.db,
+    pokes,
     verifyToken,
     allowedOrigins: config.ALLOWED_ORIGINS,
     throttle: { minIntervalMs: config.SYNC_MIN_INTERVAL_MS, forceFloorMs: config.SYNC_FORCE_FLOOR_MS },
@@ -75,8 +93,11 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
     logger,
   };
   // One listening connection for the whole process, outside the pool, whatever the number of streams.
-  const live = await startLive({ database, logger });
-  deps.live = live.hub;
+  const live = config.LIVE_UPDATES ? await startLive({ database, logger }) : undefined;
+  deps.live = live?.hub;
+  // Pokes a process queued but never sent (it was killed between a commit and its poke) are covered
+  // here: a process that starts tells every stream, on every process, to pull what it shows.
+  await pokes.resync('an API process started');
   const http = createHttpServer({
     deps,
     ping: () => database.ping(),
@@ -84,8 +105,9 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
     publicUrl: config.PUBLIC_URL,
   });
   const close = async () => {
-    await live.close();
+    await live?.close();
     await http.close();
+    await pokes.close();
     await deps.budgets.close();
     await database.close();
   };

@@ -1,4 +1,4 @@
-import type { Database } from '@fannotes/db';
+import type { Database, FanChangeNotifier } from '@fannotes/db';
 import type { ThrottlePolicy } from '@fannotes/sync-core';
 import type { AuthUser, TokenVerifier } from './auth/verify-token.ts';
 import type { LiveHub } from './live/hub.ts';
@@ -22,6 +22,11 @@ export interface AppDeps {
   /** The clock every decision reads; tests pass a fixed one. */
   now: () => Date;
   logger: Logger;
+  /**
+   * Announces committed fan changes to every API process (packages/db/src/notify.ts): each write calls
+   * it after its commit, before it answers.
+   */
+  pokes: FanChangeNotifier;
   /** Live updates (notes.changes); unset, the subscription answers 503. Set from startLive (live/start.ts). */
   live?: LiveHub;
 }

@@ -52,6 +52,15 @@ const EnvSchema = z.object({
     .default('1')
     .transform((value) => value === '1' || value === 'true'),
   /**
+   * Live updates (`GET /api/v2/events`, `notes.changes`): one LISTEN connection per process and a poke
+   * after each write. 0 where LISTEN cannot work (a transaction-mode pooler): streams answer 503 and
+   * clients poll.
+   */
+  LIVE_UPDATES: z
+    .enum(['0', '1', 'false', 'true'])
+    .default('1')
+    .transform((value) => value === '1' || value === 'true'),
+  /**
    * Benchmarks only: count each request's database statements and round trips and report them in
    * `x-db-statements` / `x-db-round-trips` response headers.
    */

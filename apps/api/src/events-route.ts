@@ -36,27 +36,48 @@ export function registerEventsRoute(app: HttpServer, deps: AppDeps, pingMs = HEA
   });
 }
 
-/** The stream's frames: a first `retry:` (which also sends the headers at once), events and pings. */
+const PING = Symbol('ping');
+const LATER = Symbol('later');
+/** Resolves once the I/O callbacks now due have run (setImmediate): whatever they delivered is in. */
+const afterIo = () => new Promise<typeof LATER>((resolve) => setImmediate(resolve, LATER));
+
+/**
+ * The stream's frames: a first `retry:` (which also sends the headers at once), then events, and a
+ * `: ping` every `pingMs`. Events delivered together (one notification carries every poke its batch
+ * holds, notify.ts) leave in one chunk: one socket write per stream, not one per poke.
+ */
 async function* frames(events: AsyncIterable<LiveEvent>, pingMs: number): AsyncGenerator<string> {
   yield `retry: ${RECONNECT_MS}\n\n`;
   const iterator = events[Symbol.asyncIterator]();
   let pending = iterator.next();
+  let ping: () => void = () => {};
+  const pinged = () => new Promise<typeof PING>((resolve) => (ping = () => resolve(PING)));
+  let pingDue = pinged();
+  const timer = setInterval(() => ping(), pingMs);
   try {
     for (;;) {
-      let timer: NodeJS.Timeout | undefined;
-      const ping = new Promise<'ping'>((resolve) => {
-        timer = setTimeout(() => resolve('ping'), pingMs);
-      });
-      const next = await Promise.race([pending, ping]).finally(() => clearTimeout(timer));
-      if (next === 'ping') {
+      const next = await Promise.race([pending, pingDue]);
+      if (next === PING) {
+        pingDue = pinged();
         yield ': ping\n\n';
         continue;
       }
       if (next.done) return;
-      pending = iterator.next();
-      yield frameOf(next.value);
+      let chunk = frameOf(next.value);
+      for (;;) {
+        pending = iterator.next();
+        const more = await Promise.race([pending, afterIo()]);
+        if (more === LATER) break;
+        if (more.done) {
+          yield chunk;
+          return;
+        }
+        chunk += frameOf(more.value);
+      }
+      yield chunk;
     }
   } finally {
+    clearInterval(timer);
     // Not awaited: the subscription is closed by the abort above; this only lets its generator finish.
     void iterator.return?.()?.catch(() => undefined);
   }

@@ -1,6 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Role } from '@fannotes/contract';
-import { accounts, fans, memberships } from '@fannotes/db';
+import { accounts, createFanChangeNotifier, fans, memberships } from '@fannotes/db';
 import { createTestDatabase, type TestDatabase } from '@fannotes/db/testing';
 import { sql } from 'drizzle-orm';
 import { defaultThrottlePolicy, type BudgetPolicy } from '@fannotes/sync-core';
@@ -61,6 +61,7 @@ export async function createTestApp(
   };
   const deps: AppDeps = {
     db: database.db,
+    pokes: createFanChangeNotifier(database),
     verifyToken: createTokenVerifier({ issuer: ISSUER, jwtSecret: secret, now: clock.now, ...options.auth }),
     allowedOrigins: options.allowedOrigins ?? ['https://app.example.com'],
     throttle: defaultThrottlePolicy,

@@ -2,5 +2,6 @@ export { migrationsFolder } from './migrate.ts';
 export * from './open.ts';
 export { withQueryCount, type QueryCount } from './query-count.ts';
 export * from './listen.ts';
+export * from './notify.ts';
 export * as schema from './schema/index.ts';
 export * from './schema/index.ts';

@@ -4,6 +4,7 @@ import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { openPostgres } from './open.ts';
 import { listenFanChanges, type FanChangeListener, type FanChangeNotification } from './listen.ts';
+import { createFanChangeNotifier, type FanChangeNotifier } from './notify.ts';
 import { accounts, fans } from './schema/index.ts';
 import { createTestDatabase, type TestDatabase } from './testing.ts';
 
@@ -48,64 +49,90 @@ async function seedFan(database: TestDatabase) {
   return fan!;
 }
 
-const bump = (database: TestDatabase, fanId: string) =>
-  database.db
-    .update(fans)
-    .set({ version: sql`${fans.version} + 1` })
-    .where(eq(fans.id, fanId));
+const change = (fan: { accountId: string }, version: number) => ({
+  accountId: fan.accountId,
+  fanId: '777',
+  version,
+});
 
-describe('fan change notifications (trigger fans_notify_change, one LISTEN)', () => {
+describe('fan change pokes: sent by the API after its commit, heard by one LISTEN', () => {
   let database: TestDatabase;
   let fan: Awaited<ReturnType<typeof seedFan>>;
   let listener: FanChangeListener;
+  let notifier: FanChangeNotifier;
   const heard = recorder();
 
   beforeAll(async () => {
     database = await createTestDatabase();
     fan = await seedFan(database);
     listener = await listenFanChanges(database, heard.handlers, { probeIntervalMs: 0 });
+    notifier = createFanChangeNotifier(database);
   }, 60_000);
   afterAll(async () => {
+    await notifier?.close();
     await listener?.close();
     await database?.close();
   });
 
-  test('a committed version bump is heard once, as { accountId, fanId, version }', async () => {
-    await bump(database, fan.id);
+  test('an announced change is heard once, as { accountId, fanId, version }', async () => {
+    await notifier.announce([change(fan, 1)]);
     await heard.waitFor(1);
-    expect(heard.heard).toEqual([{ accountId: fan.accountId, fanId: '777', version: 1 }]);
+    expect(heard.heard).toEqual([change(fan, 1)]);
   });
 
-  test('a rolled back bump, and an update that leaves the version alone, are never heard', async () => {
-    const rollback = new Error('rolled back');
-    await expect(
-      database.db.transaction(async (tx) => {
-        await tx
-          .update(fans)
-          .set({ version: sql`${fans.version} + 1` })
-          .where(eq(fans.id, fan.id));
-        throw rollback;
+  test('changes announced while one is being sent go out together, all heard, in order', async () => {
+    const versions = Array.from({ length: 120 }, (_, i) => i + 2);
+    await Promise.all(versions.map((version) => notifier.announce([change(fan, version)])));
+    await heard.waitFor(1 + versions.length);
+    expect(heard.heard.slice(1)).toEqual(versions.map((version) => change(fan, version)));
+  });
+
+  test("many changes at once are cut into notifications under PostgreSQL's 8,000 bytes", async () => {
+    const before = heard.heard.length;
+    const many = Array.from({ length: 500 }, (_, i) => change(fan, 1_000 + i));
+    await notifier.announce(many);
+    await heard.waitFor(before + many.length);
+    expect(heard.heard.slice(before)).toEqual(many);
+  });
+
+  test('a resync is heard as one', async () => {
+    const before = heard.heard.length;
+    await notifier.resync('an API process started');
+    await heard.waitFor(before + 1);
+    expect(heard.heard.slice(before)).toEqual([{ resync: 'an API process started' }]);
+  });
+
+  test('pokes that could not be sent are followed by a resync with the next ones that go through', async () => {
+    const errors: Error[] = [];
+    let failing = true;
+    const flaky = {
+      db: new Proxy(database.db, {
+        get: (target, key, receiver) =>
+          key === 'execute' && failing
+            ? () => Promise.reject(new Error('connection lost'))
+            : (Reflect.get(target, key, receiver) as unknown),
       }),
-    ).rejects.toBe(rollback);
-    await database.db.update(fans).set({ username: 'renamed' }).where(eq(fans.id, fan.id));
-    await bump(database, fan.id); // the sync point: the next thing heard must be this one
-    await heard.waitFor(2);
-    expect(heard.heard.slice(1)).toEqual([{ accountId: fan.accountId, fanId: '777', version: 2 }]);
+    };
+    const sender = createFanChangeNotifier(flaky, { onError: (error) => errors.push(error) });
+    const before = heard.heard.length;
+    await sender.announce([change(fan, 5_000)]); // resolves: the write it announces has happened
+    expect(errors.map((error) => error.message)).toEqual(['connection lost']);
+    failing = false;
+    await sender.announce([change(fan, 5_001)]);
+    await heard.waitFor(before + 2);
+    expect(heard.heard.slice(before)).toEqual([{ resync: 'pokes could not be sent' }, change(fan, 5_001)]);
+    await sender.close();
   });
 
-  test('a transaction is heard only once it commits', async () => {
-    await database.db.transaction(async (tx) => {
-      await tx
-        .update(fans)
-        .set({ version: sql`${fans.version} + 1` })
-        .where(eq(fans.id, fan.id));
-      // Read back inside the transaction: on PGlite the listener shares the session, so anything
-      // delivered before COMMIT would already have been recorded here.
-      await tx.execute(sql`select 1`);
-      expect(heard.heard).toHaveLength(2);
-    });
-    await heard.waitFor(3);
-    expect(heard.heard[2]).toEqual({ accountId: fan.accountId, fanId: '777', version: 3 });
+  test('no notification is sent by a version bump itself (the write transaction takes no notify lock)', async () => {
+    const before = heard.heard.length;
+    await database.db
+      .update(fans)
+      .set({ version: sql`${fans.version} + 1` })
+      .where(eq(fans.id, fan.id));
+    await notifier.announce([change(fan, 9_999)]); // the sync point
+    await heard.waitFor(before + 1);
+    expect(heard.heard.slice(before)).toEqual([change(fan, 9_999)]);
   });
 });
 
@@ -126,7 +153,7 @@ describe.skipIf(!serverUrl)('fan change notifications across PostgreSQL connecti
   test('a listener whose connection is killed comes back, says resync, and hears later bumps', async () => {
     const other = await openPostgres({ url: database.url!, migrate: false });
     const heard = recorder();
-    const listener = await listenFanChanges(other, heard.handlers, { probeIntervalMs: 0 });
+    const listener = await listenFanChanges(other, heard.handlers, { probeIntervalMs: 0, peerCheckMs: 0 });
     try {
       const admin = postgres(database.url!, { max: 1, onnotice: () => {} });
       try {
@@ -139,12 +166,51 @@ describe.skipIf(!serverUrl)('fan change notifications across PostgreSQL connecti
       }
       await heard.waitFor(1);
       expect(heard.heard[0]).toEqual({ resync: 'listener reconnected' });
-      await bump(database, fan.id);
+      await createFanChangeNotifier(other).announce([change(fan, 1)]);
       await heard.waitFor(2);
       expect(heard.heard[1]).toMatchObject({ fanId: '777' });
     } finally {
       await listener.close();
       await other.close();
+    }
+  });
+});
+
+describe.skipIf(!serverUrl)('a process that stops listening (killed between a write and its poke)', () => {
+  let database: TestDatabase;
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+  }, 60_000);
+  afterAll(async () => {
+    await database?.close();
+  });
+
+  test("the other processes' listeners say resync once it is gone", async () => {
+    const peer = await openPostgres({ url: database.url!, migrate: false });
+    const heard = recorder();
+    const watching = await listenFanChanges(database, heard.handlers, {
+      probeIntervalMs: 0,
+      peerCheckMs: 50,
+    });
+    try {
+      const peerListener = await listenFanChanges(
+        peer,
+        { onChange: () => {}, onResync: () => {} },
+        {
+          probeIntervalMs: 0,
+          peerCheckMs: 0,
+        },
+      );
+      // Both listeners seen at least once before the peer goes.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(heard.heard).toEqual([]);
+      await peerListener.close();
+      await peer.close();
+      await heard.waitFor(1, 5_000);
+      expect(heard.heard).toEqual([{ resync: 'a listener of another process is gone' }]);
+    } finally {
+      await watching.close();
     }
   });
 });

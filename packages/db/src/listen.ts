@@ -2,10 +2,13 @@ import { randomUUID } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import type { DatabaseHandle } from './open.ts';
 
-/** The channel migration 0005 notifies on, once per committed transaction that bumps a fan's version. */
+/**
+ * The channel of fan changes. Its payloads (notify.ts sends them, after the commit): a JSON array of
+ * changes, `{ "resync": reason }` (pokes may have been lost: pull everything), or a listener's probe.
+ */
 export const FAN_CHANGES_CHANNEL = 'fan_changes';
 
-/** A committed version bump, as the trigger `fans_notify_change` sends it. */
+/** A committed version bump. */
 export interface FanChangeNotification {
   accountId: string;
   fanId: string;
@@ -33,6 +36,13 @@ export interface ListenOptions {
    * the first one that does after that.
    */
   probeIntervalMs?: number;
+  /**
+   * How often to look for other processes' listeners that are gone (default 1 s on PostgreSQL, off on
+   * PGlite). Pokes leave a process a few milliseconds after the write they announce (notify.ts), so a
+   * process killed in between took some with it: when a listener disappears, this process's streams
+   * resync. A process stopped gracefully sends its pokes first; the resync then costs a cheap pull.
+   */
+  peerCheckMs?: number;
 }
 
 export interface FanChangeListener {
@@ -58,6 +68,14 @@ export async function listenFanChanges(
   const onNotify = (payload: string) => {
     const parsed = parseNotification(payload);
     if (parsed === 'probe') return;
+    if (Array.isArray(parsed)) {
+      for (const change of parsed) handlers.onChange(change);
+      return;
+    }
+    if (parsed && 'resync' in parsed) {
+      handlers.onResync(parsed.resync);
+      return;
+    }
     if (parsed && 'probe' in parsed) {
       if (parsed.probe !== probeId) return; // another process's probe
       probesBack = Math.max(probesBack, parsed.seq);
@@ -67,9 +85,7 @@ export async function listenFanChanges(
       }
       return;
     }
-    if (parsed) handlers.onChange(parsed);
-    else
-      handlers.onError?.(new Error(`Not a fan change on ${FAN_CHANGES_CHANNEL}: ${payload.slice(0, 200)}`));
+    handlers.onError?.(new Error(`Not a fan change on ${FAN_CHANGES_CHANNEL}: ${payload.slice(0, 200)}`));
   };
   // postgres.js calls this after every LISTEN it issues: the first, then one per re-established connection.
   const onListen = () => {
@@ -102,9 +118,40 @@ export async function listenFanChanges(
     timer.unref();
   }
 
+  const peerCheckMs = options.peerCheckMs ?? (handle.kind === 'postgres' ? 1_000 : 0);
+  let peerTimer: NodeJS.Timeout | undefined;
+  if (peerCheckMs > 0) {
+    let known: Set<number> | undefined;
+    let checking = false;
+    const check = async () => {
+      if (checking) return;
+      checking = true;
+      try {
+        // postgres.js answers with the rows themselves (this runs on PostgreSQL only).
+        const result: unknown = await handle.db.execute(
+          sql`select pid from pg_stat_activity
+              where datname = current_database() and query ilike ${`listen "${FAN_CHANGES_CHANNEL}"%`}`,
+        );
+        const rows = result as Iterable<{ pid: number }>;
+        const now = new Set([...rows].map((row) => Number(row.pid)));
+        const gone = known ? [...known].filter((pid) => !now.has(pid)) : [];
+        known = now;
+        if (gone.length > 0) handlers.onResync('a listener of another process is gone');
+      } catch (error) {
+        handlers.onError?.(error instanceof Error ? error : new Error(String(error)));
+      } finally {
+        checking = false;
+      }
+    };
+    peerTimer = setInterval(() => void check(), peerCheckMs);
+    peerTimer.unref();
+    void check();
+  }
+
   return {
     close: async () => {
       clearInterval(timer);
+      clearInterval(peerTimer);
       await listening.close();
     },
   };
@@ -112,19 +159,29 @@ export async function listenFanChanges(
 
 function parseNotification(
   payload: string,
-): FanChangeNotification | { probe: string; seq: number } | 'probe' | undefined {
+): FanChangeNotification[] | { resync: string } | { probe: string; seq: number } | 'probe' | undefined {
   let value: unknown;
   try {
     value = JSON.parse(payload);
   } catch {
     return undefined;
   }
+  if (Array.isArray(value)) {
+    const changes = value.map(changeOf);
+    return changes.every((change) => change !== undefined) ? changes : undefined;
+  }
   if (typeof value !== 'object' || value === null) return undefined;
   const record = value as Record<string, unknown>;
+  if (typeof record.resync === 'string') return { resync: record.resync };
   if (typeof record.probe === 'string') {
     return typeof record.seq === 'number' ? { probe: record.probe, seq: record.seq } : 'probe';
   }
-  const { accountId, fanId, version } = record;
+  return undefined;
+}
+
+function changeOf(value: unknown): FanChangeNotification | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const { accountId, fanId, version } = value as Record<string, unknown>;
   if (typeof accountId !== 'string' || typeof fanId !== 'string' || !Number.isSafeInteger(version)) {
     return undefined;
   }

@@ -36,7 +36,7 @@ export async function seedDemo(db: Database, now: Date): Promise<void> {
       updatedAt: now,
     })
     .returning();
-  await withFanWrite(db, fan!.id, { userId: DEMO_OWNER_ID, clientId: null, now }, (write) =>
+  await withFanWrite({ db }, fan!.id, { userId: DEMO_OWNER_ID, clientId: null, now }, (write) =>
     applyNoteChanges(write, {
       lastMutationId: 0,
       mutations: demoNotes.map((note, index) => ({

@@ -51,9 +51,12 @@ export async function updateNote(ctx: AuthedContext, input: z.output<typeof Upda
   const fan = await writableFan(ctx, input);
   const noteId = input.noteId ?? newNoteId();
   const keyed = key === undefined ? undefined : { key, digest: requestDigest('update-note', input) };
-  const row = await withFanWrite(ctx.deps.db, fan.id, who(ctx), async (write) => {
+  const row = await withFanWrite(ctx.deps, fan.id, who(ctx), async (write) => {
     const replayed = keyed && (await replayedNote(write, keyed));
-    if (replayed) return replayed;
+    if (replayed) {
+      write.repeat = true;
+      return replayed;
+    }
     const applied = await applyNoteChanges(write, {
       lastMutationId: 0,
       mustExist: input.noteId !== undefined,
@@ -81,7 +84,7 @@ export async function updateNoteFromOnlyFans(
   input: z.output<typeof UpdateOfNoteInput>,
 ): Promise<Note> {
   const fan = await writableFan(ctx, input);
-  const { rows } = await withFanWrite(ctx.deps.db, fan.id, who(ctx), (write) =>
+  const { rows } = await withFanWrite(ctx.deps, fan.id, who(ctx), (write) =>
     applyNoteChanges(write, {
       lastMutationId: 0,
       mutations: [],
@@ -107,7 +110,7 @@ export async function removeNote(
   input: z.output<typeof DeleteNoteInput>,
 ): Promise<DeletedNote> {
   const fan = await writableFan(ctx, input);
-  const applied = await withFanWrite(ctx.deps.db, fan.id, who(ctx), (write) =>
+  const applied = await withFanWrite(ctx.deps, fan.id, who(ctx), (write) =>
     applyNoteChanges(write, {
       lastMutationId: 0,
       mustExist: true,

@@ -15,6 +15,7 @@ import type { NoteRow, PageRow } from './serialize.ts';
  * BEGIN, (1) resolve the fan, take its lease, lock it and the client and read the notes the changes
  * touch, (2) write, purge, bump and read the page, COMMIT: four round trips whatever it carries (five
  * when a write committed while the first statement waited for the lock: the notes are read again).
+ * The poke that tells other processes leaves after the commit, batched (services/sync.ts).
  *
  * A full sync without changes: resolve (authz.ts) to plan it, then (1) one statement of its own that
  * takes the lease, purges, stamps the fan and reads the page: two round trips, as a throttled read.

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import {
   MAX_NOTES_PER_SYNC,
+  type FanChange,
   type MutationResult,
   type SyncNotesData,
   type SyncNotesInput,
@@ -45,7 +46,8 @@ type Input = z.output<typeof SyncNotesInput>;
  *
  * Database round trips (sync-statements.ts): a throttled read or a full sync without changes is two; a
  * push is four whatever it carries (BEGIN, the statement that locks the fan and reads the notes the
- * changes touch, the closing statement, COMMIT).
+ * changes touch, the closing statement, COMMIT). The fan's poke to every API process leaves after the
+ * answer, with the other pokes of its 5 ms in one statement (packages/db/src/notify.ts).
  */
 export async function syncNotes(ctx: AuthedContext, input: Input): Promise<SyncNotesData> {
   const now = ctx.deps.now();
@@ -53,7 +55,10 @@ export async function syncNotes(ctx: AuthedContext, input: Input): Promise<SyncN
   const hasChanges = (input.mutations ?? []).length > 0 || input.onlyFansNotes !== undefined;
   if (hasChanges) {
     try {
-      return await ctx.deps.db.transaction((tx) => push(ctx, tx, input, now, since));
+      const pushed = await ctx.deps.db.transaction((tx) => push(ctx, tx, input, now, since));
+      // Committed: every API process hears of it within milliseconds (notify.ts batches the pokes).
+      if (pushed.poke) void ctx.deps.pokes.announce([pushed.poke]);
+      return pushed.data;
     } catch (error) {
       if (error instanceof FanRefused) throw await refusal(ctx, input, now, error.error);
       throw error;
@@ -164,7 +169,7 @@ async function push(
   input: Input,
   now: Date,
   since: CursorPosition | null,
-): Promise<SyncNotesData> {
+): Promise<{ data: SyncNotesData; poke: FanChange | undefined }> {
   const userId = ctx.user.userId;
   // The notes the changes can touch are read by the same statement (a superset: the client and the
   // snapshot are checked after the lock; decideNoteChanges keeps what it needs).
@@ -263,7 +268,20 @@ async function push(
   });
   const current = { ...write.fan, version, purgedThroughVersion: closed.purgedThroughVersion };
   const page = await pageAfterClose(tx, current, reset, since, closed.rows);
-  return answer({ synchronized: true, now, nextSyncAt: plan.nextSyncAt, page, lastMutationId, results });
+  const data = answer({
+    synchronized: true,
+    now,
+    nextSyncAt: plan.nextSyncAt,
+    page,
+    lastMutationId,
+    results,
+  });
+  // A changed fan is poked; so is one whose push was a resend (duplicates): the first answer, and with
+  // it perhaps the poke, may have been lost.
+  const resent = results.some((result) => result.status === 'duplicate');
+  const poke =
+    write.touched || resent ? { accountId: write.fan.accountId, fanId: write.fan.fanId, version } : undefined;
+  return { data, poke };
 }
 
 /**
