@@ -24,7 +24,8 @@ export interface App {
   auth: { issuer: string; devSecret: string | undefined };
   /**
    * Graceful shutdown, in order: live streams end with a reconnect hint (an open stream would keep the
-   * HTTP server from closing), requests in flight finish, then the budgets and the database close.
+   * HTTP server from closing), requests in flight finish, their last pokes leave, then the budgets and
+   * the database close.
    */
   close(): Promise<void>;
 }

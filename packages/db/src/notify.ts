@@ -42,21 +42,28 @@ export function createFanChangeNotifier(
   options: { onError?: (error: Error) => void; batchMs?: number } = {},
 ): FanChangeNotifier {
   const batchMs = options.batchMs ?? 5;
-  let waiting: { payloads: string[]; settle: (() => void)[] } = { payloads: [], settle: [] };
+  type Batch = { changes: FanChangeNotification[]; resyncs: string[]; settle: (() => void)[] };
+  const empty = (): Batch => ({ changes: [], resyncs: [], settle: [] });
+  let waiting = empty();
   let sending: Promise<void> | undefined;
   let gathering: NodeJS.Timeout | undefined;
   let lost: string | undefined;
   let closed = false;
 
-  const send = async (payloads: string[]): Promise<void> => {
-    const carried = lost === undefined ? payloads : [resyncPayload(lost), ...payloads];
+  const send = async (batch: Batch): Promise<void> => {
+    const resyncs = lost === undefined ? batch.resyncs : [lost, ...batch.resyncs];
+    // One notification per 50 changes of the batch, so a listener parses a few payloads, not one each.
+    const carried = resyncs.map((reason) => JSON.stringify({ resync: reason }));
+    for (let start = 0; start < batch.changes.length; start += CHANGES_PER_NOTIFICATION) {
+      carried.push(JSON.stringify(batch.changes.slice(start, start + CHANGES_PER_NOTIFICATION)));
+    }
     try {
       await handle.db.execute(
         sql`select pg_notify(${FAN_CHANGES_CHANNEL}, payload)
             from (select set_config('synchronous_commit', 'off', true)) as no_flush,
                  json_array_elements_text(${JSON.stringify(carried)}::json) as payload`,
       );
-      if (carried.length > payloads.length) lost = undefined;
+      lost = undefined;
     } catch (error) {
       lost ??= 'pokes could not be sent';
       options.onError?.(error instanceof Error ? error : new Error(String(error)));
@@ -65,10 +72,10 @@ export function createFanChangeNotifier(
 
   const flush = () => {
     gathering = undefined;
-    if (sending || waiting.payloads.length === 0) return;
+    if (sending || waiting.settle.length === 0) return;
     const batch = waiting;
-    waiting = { payloads: [], settle: [] };
-    sending = send(batch.payloads).finally(() => {
+    waiting = empty();
+    sending = send(batch).finally(() => {
       sending = undefined;
       for (const settle of batch.settle) settle();
       pump();
@@ -76,35 +83,27 @@ export function createFanChangeNotifier(
   };
 
   const pump = () => {
-    if (sending || gathering || waiting.payloads.length === 0) return;
+    if (sending || gathering || waiting.settle.length === 0) return;
     if (closed) flush();
     else gathering = setTimeout(flush, batchMs);
   };
 
-  const enqueue = (payloads: string[]): Promise<void> => {
-    if (payloads.length === 0) return Promise.resolve();
-    return new Promise<void>((resolve) => {
-      waiting.payloads.push(...payloads);
+  const enqueue = (add: (batch: Batch) => void): Promise<void> =>
+    new Promise<void>((resolve) => {
+      add(waiting);
       waiting.settle.push(resolve);
       pump();
     });
-  };
 
   return {
     announce: (changes) => {
-      const payloads: string[] = [];
-      for (let start = 0; start < changes.length; start += CHANGES_PER_NOTIFICATION) {
-        payloads.push(
-          JSON.stringify(
-            changes
-              .slice(start, start + CHANGES_PER_NOTIFICATION)
-              .map(({ accountId, fanId, version }) => ({ accountId, fanId, version })),
-          ),
-        );
-      }
-      return enqueue(payloads);
+      if (changes.length === 0) return Promise.resolve();
+      return enqueue((batch) => {
+        for (const { accountId, fanId, version } of changes)
+          batch.changes.push({ accountId, fanId, version });
+      });
     },
-    resync: (reason) => enqueue([resyncPayload(reason)]),
+    resync: (reason) => enqueue((batch) => batch.resyncs.push(reason)),
     // What is waiting leaves at once; what is announced after this still goes out (a request that was
     // running when the server began to close).
     close: async () => {
@@ -115,5 +114,3 @@ export function createFanChangeNotifier(
     },
   };
 }
-
-const resyncPayload = (reason: string) => JSON.stringify({ resync: reason });
