@@ -16,9 +16,9 @@ const RECONNECT_MS = 2_000;
  * `GET /api/v2/events`: `notes.changes` as a `text/event-stream` (docs/PROTOCOL.md, "Live updates").
  * The procedure is called through `createCaller` before anything is written, so a bad token, a foreign
  * fan or one stream too many is the usual JSON envelope with its status; after that every event is a
- * frame: a poke as an unnamed event, `event: resync`, and last `event: end` after a `retry:` line. An
- * idle stream carries a `: ping` comment every `pingMs`. The client leaving closes the subscription at
- * once (its slot is free for the next connection).
+ * frame: a poke as an unnamed event, `event: resync`, and last `event: end` after a `retry:` line. A
+ * `: ping` comment goes out every `pingMs`. The client leaving closes the subscription at once (its
+ * slot is free for the next connection).
  */
 export function registerEventsRoute(app: HttpServer, deps: AppDeps, pingMs = HEARTBEAT_INTERVAL_MS): void {
   app.get(`/api${EVENTS_PATH}`, async (request, reply) => {

@@ -200,7 +200,11 @@ export class SyncRunner {
       ...(snapshot ? { onlyFansNotes: snapshot.notes } : {}),
     };
     let data: SyncNotesData;
-    await this.setStatus({ state: 'syncing', message: null, retryAt: null });
+    // A plain read (a teammate's poke, the fallback poll) does not flash "Syncing…": its outcome
+    // sets the status. Sending changes or a forced sync does.
+    if (mutations.length > 0 || snapshot || force) {
+      await this.setStatus({ state: 'syncing', message: null, retryAt: null });
+    }
     try {
       data = await api.sync(input);
     } catch (error) {
