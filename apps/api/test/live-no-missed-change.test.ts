@@ -17,6 +17,7 @@ import { EventSource } from 'eventsource';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { mintToken } from '../src/auth/dev-keys.ts';
+import { fcParamsFor } from './fast-check.ts';
 import { spawnApi, type ApiProcess } from './spawn-api.ts';
 
 // Issue 15, "No missed change": generated interleavings of writes by several users through several
@@ -37,18 +38,9 @@ const FANS_PER_RUN = 3;
 /** Members of each run's account: an owner and two chatters, all of whom write. */
 const CHATTERS = 2;
 
-function integerFromEnv(name: 'FC_SEED' | 'FC_RUNS'): number | undefined {
-  const text = process.env[name];
-  if (text === undefined || text === '') return undefined;
-  const value = Number(text);
-  if (!Number.isInteger(value)) throw new Error(`${name} must be an integer, got ${JSON.stringify(text)}`);
-  return value;
-}
-
 // Each run is a fresh account with live subscribers on real processes, so runs are few; FC_RUNS=200 makes
 // a soak. A failure prints its seed: rerun with FC_SEED=<seed> (the timing still differs between runs).
-const seed = integerFromEnv('FC_SEED');
-const fcParams = { numRuns: integerFromEnv('FC_RUNS') ?? 15, ...(seed === undefined ? {} : { seed }) };
+const fcParams = fcParamsFor(15);
 
 /** The small back-off of a client whose request or stream broke: 20, 40, 80... ms, at most 320. */
 const backOff = (attempt: number) => 20 * 2 ** Math.min(attempt, 4) * (0.5 + Math.random() / 2);

@@ -18,6 +18,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { leasesHeld } from '../hardening/lib/database.ts';
 import { mintToken } from '../src/auth/dev-keys.ts';
 import { explain, type ModelNote, type Observed } from './protocol-model.ts';
+import { fcParamsFor } from './fast-check.ts';
 import { spawnApi, waitFor, type ApiProcess } from './spawn-api.ts';
 
 // DESIGN.md, "The sync protocol", on real PostgreSQL and real API processes: the protocol's rules driven
@@ -26,18 +27,9 @@ import { spawnApi, waitFor, type ApiProcess } from './spawn-api.ts';
 
 const SUPABASE_URL = 'http://127.0.0.1:54321';
 
-function integerFromEnv(name: 'FC_SEED' | 'FC_RUNS'): number | undefined {
-  const text = process.env[name];
-  if (text === undefined || text === '') return undefined;
-  const value = Number(text);
-  if (!Number.isInteger(value)) throw new Error(`${name} must be an integer, got ${JSON.stringify(text)}`);
-  return value;
-}
-
 // Each run starts three clients against two processes, so runs are few; FC_RUNS=200 makes a soak run.
 // A failure prints its seed: rerun with FC_SEED=<seed> (timing still varies between runs).
-const seed = integerFromEnv('FC_SEED');
-const fcParams = { numRuns: integerFromEnv('FC_RUNS') ?? 25, ...(seed === undefined ? {} : { seed }) };
+const fcParams = fcParamsFor(25);
 
 // ---------------------------------------------------------------------------------------------------
 // HTTP
