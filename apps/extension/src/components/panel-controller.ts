@@ -2,7 +2,7 @@ import { browser } from 'wxt/browser';
 import type { ContentScriptContext } from 'wxt/utils/content-script-context';
 import { FanTracker } from '../utils/fan-tracker.ts';
 import { LiveLink } from '../utils/live-link.ts';
-import { realAfter } from '../utils/live-stream.ts';
+import { realAfter } from '../utils/after.ts';
 import {
   isObserverMessage,
   LIVE_PORT,

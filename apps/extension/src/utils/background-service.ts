@@ -1,7 +1,7 @@
 import { defaultThrottlePolicy } from '@fannotes/sync-core';
 import { browser } from 'wxt/browser';
 import { createSyncApi } from './api-client.ts';
-import { realAfter } from './live-stream.ts';
+import { realAfter } from './after.ts';
 import { LiveUpdates } from './live-updates.ts';
 import { LIVE_PORT, isPortMessage, type PanelRequest, type Reply } from './messages.ts';
 import { KEYS, type LiveStatus } from './model.ts';

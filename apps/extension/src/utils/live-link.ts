@@ -1,4 +1,4 @@
-import type { After } from './live-stream.ts';
+import type { After } from './after.ts';
 import { KEEPALIVE_INTERVAL_MS, type PortMessage } from './messages.ts';
 
 /** The part of `runtime.Port` the link uses (tests pass a fake). */

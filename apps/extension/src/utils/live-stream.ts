@@ -1,14 +1,9 @@
 import { FanChange, HEARTBEAT_INTERVAL_MS, LiveEvent } from '@fannotes/contract';
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
+import type { After } from './after.ts';
 import { parseRetryAfter } from './backoff.ts';
 
-/** Schedules `run` after `ms`; the returned function cancels it. Tests pass a fake clock. */
-export type After = (ms: number, run: () => void) => () => void;
-
-export const realAfter: After = (ms, run) => {
-  const handle = setTimeout(run, ms);
-  return () => clearTimeout(handle);
-};
+export type { After };
 
 /**
  * A stream that carried nothing at all (not even the `: ping` comment the server sends about every
