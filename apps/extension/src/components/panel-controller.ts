@@ -2,6 +2,7 @@ import { browser } from 'wxt/browser';
 import type { ContentScriptContext } from 'wxt/utils/content-script-context';
 import { FanTracker } from '../utils/fan-tracker.ts';
 import { LiveLink } from '../utils/live-link.ts';
+import { membersKey, peopleFrom, type MembersEntry } from '../utils/members.ts';
 import { realAfter } from '../utils/after.ts';
 import {
   isObserverMessage,
@@ -14,12 +15,14 @@ import {
 import {
   KEYS,
   viewKey,
+  type ClientState,
   type FanView,
   type LiveStatus,
   type OutboxEntry,
   type SyncStatus,
   type UnsavedEdit,
 } from '../utils/model.ts';
+import { panelCollapsed } from '../utils/panel-prefs.ts';
 import { createPanel } from './panel.ts';
 
 /**
@@ -50,7 +53,11 @@ export function startPanel(ctx: ContentScriptContext): void {
     openOptions: () => send({ type: 'open-options' }),
     dismissUnsaved: (id) => send({ type: 'unsaved-dismiss', id }),
     retryUnsaved: (id) => send({ type: 'unsaved-retry', id }),
+    collapsedChanged: (collapsed) => void panelCollapsed.setValue(collapsed),
   });
+  // Folded in one tab, folded in all: the panel starts as the chatter left it.
+  void panelCollapsed.getValue().then((collapsed) => panel.setCollapsed(collapsed));
+  const unwatchCollapsed = panelCollapsed.watch((collapsed) => panel.setCollapsed(collapsed));
 
   let loads = 0;
   const load = async () => {
@@ -63,7 +70,14 @@ export function startPanel(ctx: ContentScriptContext): void {
       KEYS.status,
       KEYS.unsaved,
       KEYS.live,
+      KEYS.client,
     ]);
+    const view = (items[viewKey(fan.fanId)] as FanView | undefined) ?? null;
+    const me = (items[KEYS.client] as ClientState | undefined)?.userId ?? null;
+    const members = view?.accountId
+      ? ((await browser.storage.local.get(membersKey(view.accountId)))[membersKey(view.accountId)] as
+          MembersEntry | undefined)
+      : undefined;
     const unsaved = (items[KEYS.unsaved] as UnsavedEdit[] | undefined) ?? [];
     // Other fans with unsaved edits are named from their cached views, when there are any.
     const others = [...new Set(unsaved.map((item) => item.fanId))].filter((id) => id !== fan.fanId);
@@ -78,12 +92,13 @@ export function startPanel(ctx: ContentScriptContext): void {
     if (load !== loads || tracker.current?.fanId !== fan.fanId) return;
     panel.render({
       fan: tracker.current,
-      view: (items[viewKey(fan.fanId)] as FanView | undefined) ?? null,
+      view,
       outbox: (items[KEYS.outbox] as OutboxEntry[] | undefined) ?? [],
       status: (items[KEYS.status] as SyncStatus | undefined) ?? null,
       live: (items[KEYS.live] as LiveStatus | undefined)?.state ?? null,
       unsaved,
       fanNames,
+      people: peopleFrom(members, me),
     });
   };
 
@@ -104,12 +119,14 @@ export function startPanel(ctx: ContentScriptContext): void {
   const onStorage = (changes: Record<string, unknown>, area: string) => {
     const fan = tracker.current;
     if (area !== 'local' || !fan) return;
-    if ([viewKey(fan.fanId), KEYS.outbox, KEYS.status, KEYS.unsaved, KEYS.live].some((key) => key in changes))
+    const shown = [viewKey(fan.fanId), KEYS.outbox, KEYS.status, KEYS.unsaved, KEYS.live, KEYS.client];
+    if (shown.some((key) => key in changes) || Object.keys(changes).some((key) => key.startsWith('members:')))
       void load();
   };
   browser.storage.onChanged.addListener(onStorage);
   ctx.onInvalidated(() => {
     browser.storage.onChanged.removeListener(onStorage);
+    unwatchCollapsed();
     link.close();
     panel.destroy();
   });
@@ -126,8 +143,9 @@ export function startPanel(ctx: ContentScriptContext): void {
     const fan = tracker.current;
     if (fan && document.visibilityState === 'visible') void send({ type: 'fan-poll', fanId: fan.fanId });
   });
-  // The observer reports navigations; this catches any it could not see.
-  ctx.setInterval(() => tracker.setHref(location.href), 1000);
+  // The observer reports navigations; WXT's location watcher (the Navigation API in Chromium) catches
+  // any it could not see, without polling the URL.
+  ctx.addEventListener(window, 'wxt:locationchange', ({ newUrl }) => tracker.setHref(newUrl.href));
   tracker.setHref(location.href);
   void load();
 }

@@ -1,26 +1,27 @@
 import type { NoteType } from '@fannotes/contract';
 // The note kinds alone: the contract's main entry would bring zod into the page.
-import { defaultNoteType, noteTypes } from '@fannotes/contract/note-kinds';
+import { defaultNoteType } from '@fannotes/contract/note-kinds';
 import type { DetectedFan } from '../utils/detect-fan.ts';
+import { COMPOSER_SELECTOR, panelMaxHeight } from '../utils/layout.ts';
 import { displayNotes, type DisplayNote } from '../utils/local-view.ts';
+import { canWrite, nobody, personName, type People } from '../utils/members.ts';
 import type { Reply } from '../utils/messages.ts';
 import type { FanView, LiveState, NoteEdit, OutboxEntry, SyncStatus, UnsavedEdit } from '../utils/model.ts';
+import { countNotes, FILTER_THRESHOLD, filterNotes } from '../utils/note-filter.ts';
+import { fanLabel } from '../utils/note-labels.ts';
+import { panelNotices, statusLabel } from '../utils/status-label.ts';
 import { pageIsDark } from '../utils/theme.ts';
-import { summarizeUnsaved } from '../utils/unsaved.ts';
+import { h } from './dom.ts';
+import { colorSelect, noteEditor, typeSelect, type Editing } from './note-editor.ts';
+import { noteItem, type NoteItemEnv } from './note-item.ts';
 import { panelCss } from './panel-styles.ts';
+import { createUnsavedList } from './unsaved-list.ts';
 
 /** The stable hook for automation and user styles. */
 export const PANEL_HOST_ID = 'fannotes-panel';
 
-const COLORS: [string, string | null][] = [
-  ['No colour', null],
-  ['Red', '#F04438'],
-  ['Orange', '#F79009'],
-  ['Yellow', '#FDB022'],
-  ['Green', '#12B76A'],
-  ['Blue', '#00AFF0'],
-  ['Purple', '#7A5AF8'],
-];
+/** Relative times ("5 min ago") are redrawn this often while the panel is open. */
+const CLOCK_MS = 30_000;
 
 export interface PanelState {
   fan: DetectedFan;
@@ -33,6 +34,8 @@ export interface PanelState {
   unsaved?: UnsavedEdit[];
   /** How to name the other fans with unsaved edits (from their cached views), by fan id. */
   fanNames?: Record<string, string>;
+  /** The signed-in user and the account's members, to name authors and know the user's role. */
+  people?: People;
 }
 
 export interface PanelActions {
@@ -43,92 +46,63 @@ export interface PanelActions {
   openOptions(): Promise<Reply>;
   dismissUnsaved(id: number): Promise<Reply>;
   retryUnsaved(id: number): Promise<Reply>;
-}
-
-/** What the status chip says: signed out and errors first, then offline, pending, syncing, synced. */
-export function statusLabel(
-  status: SyncStatus | null,
-  pending: number,
-  stale = false,
-): { state: string; text: string; detail: string | null } {
-  const queued = pending > 0 ? `${pending} pending` : null;
-  switch (status?.state) {
-    case 'signed-out':
-      return { state: 'signed-out', text: 'Signed out', detail: status.message };
-    case 'error':
-      return { state: 'error', text: queued ? `Error · ${queued}` : 'Error', detail: status.message };
-    case 'offline':
-      return { state: 'offline', text: queued ? `Offline · ${queued}` : 'Offline', detail: status.message };
-    case 'syncing':
-      return { state: 'syncing', text: queued ? `Syncing · ${queued}` : 'Syncing…', detail: null };
-    default:
-      if (queued) return { state: 'pending', text: queued, detail: null };
-      // A teammate changed this fan while no panel showed it: the cached notes are behind.
-      if (stale) return { state: 'syncing', text: 'Updating…', detail: null };
-      return status
-        ? { state: 'synced', text: 'Synced', detail: null }
-        : { state: 'syncing', text: 'Starting…', detail: null };
-  }
-}
-
-type Child = Node | string | null | false | undefined;
-
-function h<K extends keyof HTMLElementTagNameMap>(
-  doc: Document,
-  tag: K,
-  props: Record<string, string | boolean | ((event: Event) => void)> = {},
-  ...children: Child[]
-): HTMLElementTagNameMap[K] {
-  const element = doc.createElement(tag);
-  for (const [key, value] of Object.entries(props)) {
-    if (typeof value === 'function') element.addEventListener(key.slice(2).toLowerCase(), value);
-    else if (value === true) element.setAttribute(key, '');
-    else if (value !== false) element.setAttribute(key, value);
-  }
-  for (const child of children) if (child) element.append(child);
-  return element;
-}
-
-interface Editing {
-  noteId: string;
-  content: string;
-  type: NoteType;
-  color: string | null;
+  /** The chatter folded or unfolded the panel: remember it. */
+  collapsedChanged(collapsed: boolean): void;
 }
 
 /**
  * The CRM panel: a host element (`#fannotes-panel`) with an open shadow root, fixed to the right edge
  * of the viewport so that OnlyFans' own layout never moves, attached to `<html>` outside the subtree
- * Vue manages, and re-attached if the page removes it. Plain DOM: the content script stays small.
+ * Vue manages, and re-attached if the page removes it. It stops above OnlyFans' message box, and
+ * folds into a slim tab on the edge (its button, or Esc inside it). Plain DOM: the content script
+ * stays small.
+ *
+ *   header       fan's name (never cut by the chip), handle, status chip, refresh, fold
+ *   notice       what went wrong, in plain words
+ *   compose      the add box (always in view, above the scrolling list), the filter past 10 notes
+ *   body         not-saved edits, then the notes (scrolls)
  */
-export function createPanel(doc: Document, actions: PanelActions) {
+export function createPanel(doc: Document, actions: PanelActions, options: { now?: () => number } = {}) {
+  const now = options.now ?? (() => Date.now());
   const host = h(doc, 'div', { id: PANEL_HOST_ID, hidden: true });
   const root = host.attachShadow({ mode: 'open' });
   const style = h(doc, 'style');
   style.textContent = panelCss;
-  const title = h(doc, 'h2', { id: 'fannotes-title' });
-  const status = h(doc, 'span', { class: 'status', role: 'status', 'aria-live': 'polite' });
-  const collapse = h(
+
+  const fanName = h(doc, 'span', { class: 'fan' });
+  const title = h(
     doc,
-    'button',
-    { class: 'icon', type: 'button', 'aria-expanded': 'true', title: 'Hide notes' },
-    '–',
+    'h2',
+    { id: 'fannotes-title' },
+    h(doc, 'span', { class: 'kicker' }, 'Notes'),
+    ' ',
+    fanName,
   );
+  const handle = h(doc, 'span', { class: 'handle' });
+  const status = h(doc, 'span', { class: 'status', role: 'status', 'aria-live': 'polite' });
   const refresh = h(
     doc,
     'button',
     { class: 'icon', type: 'button', 'aria-label': 'Refresh notes', title: 'Refresh' },
     '↻',
   );
+  const collapse = h(
+    doc,
+    'button',
+    {
+      class: 'icon',
+      type: 'button',
+      'aria-expanded': 'true',
+      'aria-label': 'Hide notes',
+      title: 'Hide notes (Esc)',
+    },
+    '›',
+  );
   const notice = h(doc, 'div', { class: 'notice', hidden: true });
-  const unsavedBox = h(doc, 'section', {
-    class: 'unsaved',
-    'aria-labelledby': 'fannotes-unsaved',
-    hidden: true,
-  });
-  const list = h(doc, 'ul', { 'aria-label': 'Notes' });
+
   const addText = h(doc, 'textarea', {
     'aria-label': 'New note',
+    rows: '1',
     placeholder: 'Add a note… (Ctrl+Enter to save)',
   });
   const addType = typeSelect(doc, defaultNoteType, 'Type of the new note');
@@ -138,7 +112,7 @@ export function createPanel(doc: Document, actions: PanelActions) {
   const addForm = h(
     doc,
     'form',
-    { 'aria-label': 'Add a note' },
+    { class: 'add', 'aria-label': 'Add a note' },
     addText,
     h(
       doc,
@@ -151,30 +125,67 @@ export function createPanel(doc: Document, actions: PanelActions) {
       addButton,
     ),
   );
-  const panel = h(
+  const readOnly = h(
     doc,
-    'section',
-    { class: 'panel', 'aria-labelledby': 'fannotes-title' },
-    h(doc, 'header', {}, title, status, refresh, collapse),
-    notice,
-    h(doc, 'div', { class: 'body' }, unsavedBox, addForm, list),
+    'p',
+    { class: 'read-only', hidden: true },
+    'View only: your role on this account can read notes, not change them.',
   );
-  root.append(style, panel);
+  const filter = h(doc, 'input', {
+    type: 'search',
+    class: 'filter',
+    'aria-label': 'Filter notes',
+    hidden: true,
+  });
+  const compose = h(doc, 'div', { class: 'compose' }, addForm, readOnly, filter);
 
-  let state: PanelState | null = null;
-  let editing: Editing | null = null;
-  let confirmDelete: string | null = null;
-  let error: string | null = null;
-  /** The unsaved edit whose text was just copied (or selected, when the clipboard said no). */
-  let copied: { id: number; how: 'copied' | 'selected' } | null = null;
-  let copiedTimer: ReturnType<typeof setTimeout> | undefined;
-
+  const list = h(doc, 'ul', { 'aria-label': 'Notes' });
   const report = async (reply: Promise<Reply>) => {
     const result = await reply.catch((cause: unknown) => ({ ok: false as const, error: String(cause) }));
     error = result.ok ? null : result.error;
     draw();
     return result.ok;
   };
+  const unsaved = createUnsavedList(
+    doc,
+    root,
+    { dismiss: (id) => actions.dismissUnsaved(id), retry: (id) => actions.retryUnsaved(id) },
+    (reply) => void report(reply),
+    () => draw(),
+  );
+  const panel = h(
+    doc,
+    'section',
+    { class: 'panel', 'aria-labelledby': 'fannotes-title' },
+    h(
+      doc,
+      'header',
+      {},
+      h(doc, 'div', { class: 'heading' }, title, h(doc, 'div', { class: 'meta' }, handle, status)),
+      refresh,
+      collapse,
+    ),
+    notice,
+    compose,
+    h(doc, 'div', { class: 'body' }, unsaved.element, list),
+  );
+  const tabCount = h(doc, 'span', { class: 'count' });
+  const tab = h(
+    doc,
+    'button',
+    { class: 'tab', type: 'button', 'aria-expanded': 'false', hidden: true },
+    h(doc, 'span', { class: 'dot' }),
+    h(doc, 'span', { class: 'tab-label' }, 'Notes'),
+    tabCount,
+  );
+  root.append(style, panel, tab);
+
+  let state: PanelState | null = null;
+  let editing: Editing | null = null;
+  let confirmDelete: string | null = null;
+  let error: string | null = null;
+  let collapsed = false;
+  let query = '';
 
   addForm.addEventListener('submit', (event) => {
     event.preventDefault();
@@ -190,333 +201,134 @@ export function createPanel(doc: Document, actions: PanelActions) {
       if (!ok) return;
       addText.value = '';
       addPin.checked = false;
+      addForm.classList.remove('filled');
     });
   });
+  addText.addEventListener('input', () => addForm.classList.toggle('filled', addText.value !== ''));
   addText.addEventListener('keydown', (event) => {
     if (event.key === 'Enter' && (event.ctrlKey || event.metaKey)) addForm.requestSubmit();
   });
+  filter.addEventListener('input', () => {
+    query = filter.value;
+    draw();
+  });
   refresh.addEventListener('click', () => void report(actions.refresh()));
-  collapse.addEventListener('click', () => {
-    const collapsed = panel.classList.toggle('collapsed');
-    collapse.textContent = collapsed ? '+' : '–';
+
+  const setCollapsed = (next: boolean, remember: boolean) => {
+    if (next === collapsed) return;
+    collapsed = next;
+    panel.hidden = collapsed;
+    tab.hidden = !collapsed;
+    host.toggleAttribute('data-collapsed', collapsed);
     collapse.setAttribute('aria-expanded', String(!collapsed));
-    collapse.title = collapsed ? 'Show notes' : 'Hide notes';
+    if (remember) actions.collapsedChanged(collapsed);
+    draw();
+  };
+  collapse.addEventListener('click', () => {
+    setCollapsed(true, true);
+    tab.focus();
+  });
+  tab.addEventListener('click', () => {
+    setCollapsed(false, true);
+    collapse.focus();
+  });
+  // Esc anywhere in the panel folds it (the editor's Esc cancels the edit first, and stops there).
+  panel.addEventListener('keydown', (event) => {
+    if (event.key !== 'Escape' || event.defaultPrevented) return;
+    if (event.target === filter && filter.value) return; // Esc in a filled search box clears it.
+    setCollapsed(true, true);
+    tab.focus();
   });
 
-  function noteItem(note: DisplayNote, original: DisplayNote | null): HTMLElement {
-    const isEditing = editing?.noteId === note.id;
-    const badges = h(
-      doc,
-      'div',
-      { class: 'badges' },
-      note.isPinned && h(doc, 'span', { class: 'badge pinned' }, 'Pinned'),
-      h(doc, 'span', { class: 'badge type' }, note.type),
-      note.source === 'onlyfans' &&
-        h(doc, 'span', { class: 'badge onlyfans', title: 'Imported from OnlyFans' }, 'OnlyFans note'),
-      note.color &&
-        h(
-          doc,
-          'span',
-          { class: 'badge', title: note.color },
-          h(doc, 'span', { class: 'swatch', style: `background:${note.color}` }),
-          ` ${colorName(note.color)}`,
-        ),
-      note.pending && h(doc, 'span', { class: 'badge pending' }, 'Pending'),
-    );
-    const item = h(
-      doc,
-      original ? 'div' : 'li',
-      {
-        class: original ? 'conflict' : 'note',
-        'data-note-id': note.id,
-        'data-source': note.source,
-        'data-pending': String(note.pending),
-        ...(note.color ? { style: `--note-color:${note.color}` } : {}),
-      },
-      original && h(doc, 'p', { class: 'conflict-title' }, 'Conflicting version: keep one'),
-      badges,
-    );
-    if (isEditing && editing) {
-      item.append(editor(editing));
-    } else {
-      item.append(h(doc, 'p', { class: 'content' }, note.content));
-      item.append(original ? conflictActions(original, note) : noteActions(note));
-    }
-    for (const copy of note.conflicts) item.append(noteItem(copy, note));
-    return item;
-  }
-
-  function noteActions(note: DisplayNote): HTMLElement {
-    const deleting = confirmDelete === note.id;
-    return h(
-      doc,
-      'div',
-      { class: 'actions' },
-      h(doc, 'button', { type: 'button', onclick: () => startEdit(note) }, 'Edit'),
-      h(
-        doc,
-        'button',
-        {
-          type: 'button',
-          'aria-pressed': String(note.isPinned),
-          onclick: () => void report(actions.save(note.id, { isPinned: !note.isPinned })),
-        },
-        note.isPinned ? 'Unpin' : 'Pin',
-      ),
-      h(
-        doc,
-        'button',
-        {
-          type: 'button',
-          class: 'danger',
-          onclick: () => {
-            if (!deleting) {
-              confirmDelete = note.id;
-              return draw();
-            }
-            confirmDelete = null;
-            void report(actions.remove(note.id));
-          },
-          onblur: () => {
-            if (confirmDelete === note.id)
-              setTimeout(() => {
-                confirmDelete = null;
-                draw();
-              }, 150);
-          },
-        },
-        deleting ? 'Confirm delete' : 'Delete',
-      ),
-    );
-  }
-
-  function conflictActions(original: DisplayNote, copy: DisplayNote): HTMLElement {
-    return h(
-      doc,
-      'div',
-      { class: 'actions' },
-      h(
-        doc,
-        'button',
-        { type: 'button', onclick: () => void report(actions.keep(original.id, copy.id, 'copy')) },
-        'Keep this version',
-      ),
-      h(
-        doc,
-        'button',
-        { type: 'button', onclick: () => void report(actions.keep(original.id, copy.id, 'original')) },
-        'Keep the other',
-      ),
-    );
-  }
-
-  /**
-   * Edits the API did not save, listed until their author dismisses them: what the change was, its
-   * text (selectable, with a copy button), why, in plain words, and "Try again" when the refusal was
-   * about the fan (a role that may be restored). Other fans' are counted, with links to them.
-   */
-  function drawUnsaved(fanId: string, view: FanView | null, all: readonly UnsavedEdit[]) {
-    const mine = all.filter((item) => item.fanId === fanId);
-    const others = new Map<string, number>();
-    for (const item of all)
-      if (item.fanId !== fanId) others.set(item.fanId, (others.get(item.fanId) ?? 0) + 1);
-    unsavedBox.hidden = mine.length === 0 && others.size === 0;
-    if (unsavedBox.hidden) return unsavedBox.replaceChildren();
-    const names = state?.fanNames ?? {};
-    unsavedBox.replaceChildren(
-      h(doc, 'h3', { id: 'fannotes-unsaved' }, mine.length > 0 ? `Not saved (${mine.length})` : 'Not saved'),
-    );
-    if (mine.length > 0) {
-      unsavedBox.append(
-        h(doc, 'ul', { 'aria-label': 'Changes not saved' }, ...mine.map((item) => unsavedItem(item, view))),
-      );
-    }
-    if (others.size > 0) {
-      unsavedBox.append(
-        h(
-          doc,
-          'p',
-          { class: 'unsaved-others' },
-          mine.length > 0 ? 'Also, for other fans: ' : 'Changes for other fans: ',
-          ...[...others].flatMap(([otherId, count], index) => [
-            index > 0 ? ', ' : '',
-            h(doc, 'a', { href: `/my/chats/chat/${otherId}/` }, names[otherId] ?? `fan #${otherId}`),
-            ` (${count})`,
-          ]),
-        ),
-      );
-    }
-  }
-
-  function unsavedItem(item: UnsavedEdit, view: FanView | null): HTMLElement {
-    const id = item.mutation.id;
-    const summary = summarizeUnsaved(item, view, colorName);
-    const text = summary.text === null ? null : h(doc, 'p', { class: 'unsaved-text' }, summary.text);
-    const copy = () => {
-      if (!text || summary.text === null) return;
-      const done = (how: 'copied' | 'selected') => {
-        copied = { id, how };
-        clearTimeout(copiedTimer);
-        copiedTimer = setTimeout(() => {
-          copied = null;
+  const env = (people: People, writable: boolean): NoteItemEnv => ({
+    doc,
+    people,
+    now: now(),
+    canWrite: writable,
+    confirmDelete,
+    editing,
+    editor: (draft) =>
+      noteEditor(doc, draft, {
+        cancel: () => {
+          editing = null;
           draw();
-        }, 4000);
-        draw();
-        // The list was drawn again: select the new text element, so Ctrl+C works from there too.
-        if (how === 'selected') selectText(root.querySelector(`[data-unsaved-id="${id}"] .unsaved-text`));
+        },
+        save: (saved) =>
+          void report(
+            actions.save(saved.noteId, { content: saved.content, type: saved.type, color: saved.color }),
+          ).then((ok) => {
+            if (ok && editing === saved) editing = null;
+            draw();
+          }),
+      }),
+    edit: (note) => {
+      editing = {
+        noteId: note.id,
+        source: note.source,
+        content: note.content,
+        type: note.type,
+        color: note.color,
       };
-      // The clipboard may be refused (no focus, a policy): then the text is selected for Ctrl+C.
-      if (!navigator.clipboard) return done('selected');
-      navigator.clipboard.writeText(summary.text).then(
-        () => done('copied'),
-        () => done('selected'),
-      );
-    };
-    const feedback =
-      copied?.id === id ? (copied.how === 'copied' ? 'Copied' : 'Selected: press Ctrl+C') : null;
-    return h(
-      doc,
-      'li',
-      { class: 'unsaved-item', 'data-unsaved-id': String(id), 'data-kind': item.kind },
-      h(doc, 'p', { class: 'unsaved-what' }, summary.what, summary.context && ` ${summary.context}`),
-      text,
-      h(doc, 'p', { class: 'unsaved-reason' }, summary.reason),
-      h(
-        doc,
-        'div',
-        { class: 'actions' },
-        text && h(doc, 'button', { type: 'button', class: 'primary', onclick: copy }, 'Copy text'),
-        summary.canRetry &&
-          h(
-            doc,
-            'button',
-            { type: 'button', onclick: () => void report(actions.retryUnsaved(id)) },
-            'Try again',
-          ),
-        h(
-          doc,
-          'button',
-          { type: 'button', onclick: () => void report(actions.dismissUnsaved(id)) },
-          'Dismiss',
-        ),
-        feedback && h(doc, 'span', { class: 'copied', role: 'status' }, feedback),
-      ),
-    );
-  }
-
-  function selectText(element: Element | null) {
-    const selection = doc.getSelection();
-    if (!element || !selection) return;
-    const range = doc.createRange();
-    range.selectNodeContents(element);
-    selection.removeAllRanges();
-    selection.addRange(range);
-  }
-
-  function startEdit(note: DisplayNote) {
-    editing = { noteId: note.id, content: note.content, type: note.type, color: note.color };
-    draw();
-    root.querySelector<HTMLTextAreaElement>('textarea[data-editor]')?.focus();
-  }
-
-  function editor(draft: Editing): HTMLElement {
-    const text = h(doc, 'textarea', { 'data-editor': true, 'aria-label': 'Note text' });
-    text.value = draft.content;
-    text.addEventListener('input', () => (draft.content = text.value));
-    const type = typeSelect(doc, draft.type, 'Note type');
-    type.addEventListener('change', () => (draft.type = type.value as NoteType));
-    const color = colorSelect(doc, draft.color, 'Note colour');
-    color.addEventListener('change', () => (draft.color = color.value || null));
-    const form = h(
-      doc,
-      'form',
-      { 'aria-label': 'Edit note' },
-      text,
-      h(
-        doc,
-        'div',
-        { class: 'row' },
-        type,
-        color,
-        h(doc, 'span', { class: 'grow' }),
-        h(
-          doc,
-          'button',
-          {
-            type: 'button',
-            onclick: () => {
-              editing = null;
-              draw();
-            },
-          },
-          'Cancel',
-        ),
-        h(doc, 'button', { type: 'submit', class: 'primary' }, 'Save'),
-      ),
-    );
-    const submit = () => {
-      void report(
-        actions.save(draft.noteId, { content: draft.content, type: draft.type, color: draft.color }),
-      ).then((ok) => {
-        if (ok && editing === draft) editing = null;
-        draw();
-      });
-    };
-    form.addEventListener('submit', (event) => {
-      event.preventDefault();
-      submit();
-    });
-    form.addEventListener('keydown', (event) => {
-      if (event.key === 'Escape') {
-        editing = null;
-        draw();
-      } else if (event.key === 'Enter' && (event.ctrlKey || event.metaKey)) {
-        event.preventDefault();
-        submit();
+      draw();
+      root.querySelector<HTMLTextAreaElement>('textarea[data-editor]')?.focus();
+    },
+    togglePin: (note) => void report(actions.save(note.id, { isPinned: !note.isPinned })),
+    remove: (note) => {
+      if (confirmDelete !== note.id) {
+        confirmDelete = note.id;
+        return draw();
       }
-    });
-    return form;
-  }
+      confirmDelete = null;
+      void report(actions.remove(note.id));
+    },
+    forgetDelete: (note) => {
+      if (confirmDelete === note.id)
+        setTimeout(() => {
+          confirmDelete = null;
+          draw();
+        }, 150);
+    },
+    keep: (original, copy, keep) => void report(actions.keep(original.id, copy.id, keep)),
+  });
 
   function draw() {
     if (!state) return;
     const { fan, view, outbox } = state;
-    const pending = outbox.length;
-    const label = statusLabel(state.status, pending, view?.staleVersion != null);
-    title.replaceChildren(
-      'Notes ',
-      h(
-        doc,
-        'small',
-        {},
-        fan.name
-          ? `${fan.name}${fan.username ? ` @${fan.username}` : ''}`
-          : fan.username
-            ? `@${fan.username}`
-            : `#${fan.fanId}`,
-      ),
-    );
+    const people = state.people ?? nobody;
+    const writable = canWrite(people);
+    const label = statusLabel(state.status, outbox.length, view?.staleVersion != null);
+    const names = fanLabel(fan);
+    fanName.textContent = names.name;
+    handle.textContent = names.handle ?? '';
+    handle.hidden = names.handle === null;
     status.dataset.state = label.state;
     status.textContent = label.text;
     status.title =
       label.detail ?? (state.live === 'open' ? "Live: teammates' changes show as they happen" : '');
     status.dataset.live = state.live ?? 'idle';
 
-    const messages = [
-      error,
-      label.detail,
-      view?.error,
-      // Written by versions before the unsaved list; gone with the next answer about the fan.
-      ...(view?.rejected ?? []).map((r) => `A change was refused: ${r.reason}`),
-    ];
-    const unique = [...new Set(messages.filter((m): m is string => Boolean(m)))];
-    notice.hidden = unique.length === 0;
-    notice.replaceChildren(unique.join(' · '));
+    const notes = displayNotes(view, outbox, fan.fanId, people.me);
+    const total = countNotes(notes);
+    tab.dataset.state = label.state;
+    tabCount.textContent = String(total);
+    tab.setAttribute('aria-label', `Show notes about ${names.name} (${total})`);
+    tab.title = `${label.text}: show the notes`;
+    if (collapsed) return;
+
+    const lines = panelNotices(label, error, view);
+    notice.hidden = lines.length === 0;
+    notice.dataset.state = label.state;
+    notice.replaceChildren(lines.join(' · '));
     if (label.state === 'signed-out') {
       notice.append(
         h(doc, 'button', { type: 'button', onclick: () => void actions.openOptions() }, 'Options'),
       );
     }
+    addForm.hidden = !writable;
+    readOnly.hidden = writable;
+    filter.hidden = total <= FILTER_THRESHOLD;
+    if (filter.hidden && query) query = filter.value = '';
+    filter.placeholder = `Filter ${total} notes…`;
 
     // Keep the caret where it was when a sync re-renders the note being edited.
     const active = root.activeElement as HTMLTextAreaElement | null;
@@ -532,14 +344,25 @@ export function createPanel(doc: Document, actions: PanelActions) {
         : null;
     const focusedLabel = active instanceof HTMLButtonElement ? active.textContent : null;
 
-    drawUnsaved(fan.fanId, view, state.unsaved ?? []);
-    const notes = displayNotes(view, outbox, fan.fanId);
-    if (editing && !notes.some((note) => note.id === editing?.noteId)) editing = null;
-    list.replaceChildren(...notes.map((note) => noteItem(note, null)));
+    unsaved.draw(fan.fanId, view, state.unsaved ?? [], state.fanNames ?? {});
+    if (
+      editing &&
+      !notes.some(
+        (note) => note.id === editing?.noteId || note.conflicts.some((c) => c.id === editing?.noteId),
+      )
+    )
+      editing = null;
+    if (!writable) editing = null;
+    const author = (note: DisplayNote) => personName(note.createdBy, people);
+    const shown = filterNotes(notes, query, author);
+    const itemEnv = env(people, writable);
+    list.replaceChildren(...shown.map((note) => noteItem(itemEnv, note)));
     if (notes.length === 0)
       list.append(
         h(doc, 'li', { class: 'empty' }, view?.syncedAt ? 'No notes about this fan yet.' : 'Loading notes…'),
       );
+    else if (shown.length === 0)
+      list.append(h(doc, 'li', { class: 'empty' }, `No note matches “${query.trim()}”.`));
 
     if (caret) {
       const text = root.querySelector<HTMLTextAreaElement>('textarea[data-editor]');
@@ -550,6 +373,23 @@ export function createPanel(doc: Document, actions: PanelActions) {
       [...buttons].find((button) => button.textContent === focusedLabel)?.focus();
     }
   }
+
+  // Never over OnlyFans' message box: the panel's height stops above it, measured again when the
+  // page changes (coalesced to one measure per frame) or the window is resized.
+  const win = doc.defaultView;
+  let fitFrame = 0;
+  const fit = () => {
+    fitFrame = 0;
+    if (!win || host.hidden) return;
+    const composer = doc.querySelector(COMPOSER_SELECTOR)?.getBoundingClientRect() ?? null;
+    const max = panelMaxHeight({ width: win.innerWidth, height: win.innerHeight }, composer);
+    host.style.setProperty('--fannotes-max-height', `${max}px`);
+  };
+  const scheduleFit = () => {
+    if (!fitFrame && win) fitFrame = win.requestAnimationFrame(fit);
+  };
+  const layoutWatch = new MutationObserver(scheduleFit);
+  win?.addEventListener('resize', scheduleFit);
 
   const applyTheme = () => host.setAttribute('data-theme', pageIsDark(doc) ? 'dark' : 'light');
   const themeWatch = new MutationObserver(applyTheme);
@@ -566,7 +406,14 @@ export function createPanel(doc: Document, actions: PanelActions) {
       watched.add(element);
       themeWatch.observe(element, { attributes: true, attributeFilter: ['class', 'style', 'data-theme'] });
     }
+    if (doc.body && !watched.has(host)) {
+      watched.add(host);
+      layoutWatch.observe(doc.body, { childList: true, subtree: true });
+    }
   };
+  const clock = setInterval(() => {
+    if (state && !host.hidden && !collapsed && doc.visibilityState === 'visible') draw();
+  }, CLOCK_MS);
 
   return {
     host,
@@ -580,40 +427,30 @@ export function createPanel(doc: Document, actions: PanelActions) {
         editing = null;
         confirmDelete = null;
         error = null;
-        copied = null;
+        query = filter.value = '';
+        unsaved.reset();
       }
       state = next;
       watch();
       if (!host.isConnected) doc.documentElement.append(host);
       host.hidden = false;
       applyTheme();
+      fit();
       draw();
     },
+    /** Fold or unfold, as remembered (not written back). */
+    setCollapsed(next: boolean) {
+      setCollapsed(next, false);
+    },
     destroy() {
-      clearTimeout(copiedTimer);
+      clearInterval(clock);
+      if (fitFrame) win?.cancelAnimationFrame(fitFrame);
+      win?.removeEventListener('resize', scheduleFit);
+      unsaved.destroy();
       attachWatch.disconnect();
       themeWatch.disconnect();
+      layoutWatch.disconnect();
       host.remove();
     },
   };
-}
-
-function typeSelect(doc: Document, value: NoteType, label: string): HTMLSelectElement {
-  const select = h(doc, 'select', { 'aria-label': label });
-  for (const type of noteTypes)
-    select.append(h(doc, 'option', { value: type, selected: type === value }, type));
-  return select;
-}
-
-function colorSelect(doc: Document, value: string | null, label: string): HTMLSelectElement {
-  const select = h(doc, 'select', { 'aria-label': label });
-  const known = COLORS.some(([, color]) => color === value);
-  const options = known || value === null ? COLORS : [...COLORS, [value, value] as [string, string]];
-  for (const [name, color] of options)
-    select.append(h(doc, 'option', { value: color ?? '', selected: color === value }, name));
-  return select;
-}
-
-function colorName(color: string): string {
-  return COLORS.find(([, value]) => value === color.toUpperCase())?.[0] ?? color;
 }

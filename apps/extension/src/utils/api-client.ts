@@ -1,5 +1,5 @@
 import type { AppRouter } from '@fannotes/api/router';
-import type { Account, Fan, SyncNotesData, SyncNotesInput, UpsertFanInput } from '@fannotes/contract';
+import type { Account, Fan, Member, SyncNotesData, SyncNotesInput, UpsertFanInput } from '@fannotes/contract';
 import { createTRPCClient, httpLink, TRPCClientError } from '@trpc/client';
 import { parseRetryAfter } from './backoff.ts';
 
@@ -9,6 +9,11 @@ export interface SyncApi {
   listAccounts(): Promise<Account[]>;
   registerAccount(input: { onlyFansUserId: string; username: string }): Promise<Account>;
   upsertFan(input: UpsertFanInput): Promise<Fan>;
+}
+
+/** The members lookup that names the authors of notes: never part of a sync (utils/members-refresh.ts). */
+export interface MembersApi {
+  listMembers(accountId: string): Promise<Member[]>;
 }
 
 /**
@@ -33,7 +38,7 @@ export interface ApiFailure {
 }
 
 /** The typed tRPC client of `apiUrl`, authenticated with `getToken()` on every call. */
-export function createSyncApi(apiUrl: string, getToken: () => Promise<string | null>): SyncApi {
+export function createSyncApi(apiUrl: string, getToken: () => Promise<string | null>): SyncApi & MembersApi {
   const client = createTRPCClient<AppRouter>({
     links: [
       httpLink({
@@ -50,6 +55,7 @@ export function createSyncApi(apiUrl: string, getToken: () => Promise<string | n
     listAccounts: async () => (await client.accounts.list.query()).data,
     registerAccount: async (input) => (await client.accounts.register.mutate(input)).data,
     upsertFan: async (input) => (await client.fans.upsert.mutate(input)).data,
+    listMembers: async (accountId) => (await client.accounts.members.query({ accountId })).data,
   };
 }
 

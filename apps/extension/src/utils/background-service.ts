@@ -3,8 +3,9 @@ import { browser } from 'wxt/browser';
 import { createSyncApi } from './api-client.ts';
 import { realAfter } from './after.ts';
 import { LiveUpdates } from './live-updates.ts';
+import { MembersRefresher } from './members-refresh.ts';
 import { LIVE_PORT, isPortMessage, type PanelRequest, type Reply } from './messages.ts';
-import { KEYS, type LiveStatus } from './model.ts';
+import { KEYS, type FanView, type LiveStatus } from './model.ts';
 import { Outbox } from './outbox.ts';
 import { handleRequest } from './requests.ts';
 import { SyncRunner, type Session } from './runner.ts';
@@ -70,6 +71,14 @@ export function startBackground(): void {
     random: () => Math.random(),
     after: realAfter,
   });
+  // Who wrote what: the members of each account whose notes are shown, looked up beside the sync.
+  const members = new MembersRefresher({
+    store,
+    session,
+    api: async (token) => createSyncApi((await loadSettings(store)).apiUrl, () => Promise.resolve(token)),
+    now: () => Date.now(),
+  });
+
   // A new worker has no stream yet, whatever the last one said.
   void store.set({ [KEYS.live]: { state: 'idle', since: Date.now() } satisfies LiveStatus });
   browser.runtime.onConnect.addListener((port) => {
@@ -106,15 +115,21 @@ export function startBackground(): void {
   // Signing in again (a new session cookie) or changing the options resumes a paused sync.
   browser.cookies.onChanged.addListener(({ cookie }) => {
     if (!cookie.name.startsWith('sb-')) return;
+    members.signedIn();
     void runner.pump(true);
     void live.sessionChanged();
   });
   browser.storage.onChanged.addListener((changes, area) => {
-    if (area === 'local' && KEYS.settings in changes) {
+    if (area !== 'local') return;
+    for (const [key, change] of Object.entries(changes)) {
+      if (key.startsWith('view:')) void members.viewChanged(change.newValue as FanView | undefined);
+    }
+    if (KEYS.settings in changes) {
+      members.signedIn();
       void runner.pump(true);
       void live.sessionChanged();
     }
-    if (area === 'local' && KEYS.outbox in changes) {
+    if (KEYS.outbox in changes) {
       const pending = (changes[KEYS.outbox]?.newValue as unknown[] | undefined)?.length ?? 0;
       if (pending > 0) void browser.alarms.create(SAFETY_NET, { periodInMinutes: SAFETY_NET_MINUTES });
       else void browser.alarms.clear(SAFETY_NET);

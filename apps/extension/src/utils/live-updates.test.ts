@@ -2,7 +2,6 @@ import { HEARTBEAT_INTERVAL_MS as HEARTBEAT } from '@fannotes/contract';
 import { encodeCursor } from '@fannotes/sync-core';
 import { beforeEach, describe, expect, test } from 'vitest';
 import { fakeBrowser } from 'wxt/testing';
-import { statusLabel } from '../components/panel.ts';
 import { ACCOUNT, FAN, USER, fakeJwt, syncData } from '../test/helpers.ts';
 import { FakeClock, fakeEventsApi, poke, settle } from '../test/live-fakes.ts';
 import { applySyncData } from './apply-sync.ts';
@@ -10,6 +9,7 @@ import { SILENCE_MS } from './live-stream.ts';
 import { LiveUpdates } from './live-updates.ts';
 import { POLL_INTERVAL_MS } from './messages.ts';
 import { KEYS, emptyView, viewKey, type FanView, type LiveStatus } from './model.ts';
+import { statusLabel } from './status-label.ts';
 import type { Session } from './runner.ts';
 import { store } from './store.ts';
 

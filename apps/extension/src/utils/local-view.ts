@@ -14,6 +14,11 @@ export interface DisplayNote {
   conflictOf: string | null;
   /** ISO time from the server, or epoch ms of a pending change. */
   updatedAt: string | number;
+  /** ISO time from the server, or epoch ms of a pending create; null when not known. */
+  createdAt: string | number | null;
+  /** Who wrote the note, and who last changed it (user ids); null when not known. */
+  createdBy: string | null;
+  updatedBy: string | null;
   /** A change of this note is in the outbox, not yet acknowledged by the server. */
   pending: boolean;
   /** Conflict copies of this note (`conflictOf` = its id), for the user to keep one. */
@@ -30,6 +35,8 @@ export function displayNotes(
   view: FanView | null,
   outbox: readonly OutboxEntry[],
   fanId: string,
+  /** The signed-in user, whose changes the outbox holds. */
+  me: string | null = null,
 ): DisplayNote[] {
   const notes = new Map<string, DisplayNote>();
   for (const note of view?.notes ?? []) notes.set(note.id, fromServer(note));
@@ -51,6 +58,9 @@ export function displayNotes(
       source: previous?.source ?? 'onlyautomator',
       conflictOf: previous?.conflictOf ?? null,
       updatedAt: enqueuedAt,
+      createdAt: previous ? previous.createdAt : enqueuedAt,
+      createdBy: previous ? previous.createdBy : me,
+      updatedBy: me,
       pending: true,
       conflicts: [],
     });
@@ -76,6 +86,9 @@ function fromServer(note: Note): DisplayNote {
     source: note.source,
     conflictOf: note.conflictOf,
     updatedAt: note.updatedAt,
+    createdAt: note.createdAt,
+    createdBy: note.createdBy,
+    updatedBy: note.updatedBy,
     pending: false,
     conflicts: [],
   };

@@ -16,6 +16,8 @@ import type { FanSyncState } from '@fannotes/sync-core';
  *   accounts        { [creatorId]: accountId } for the signed-in user
  *   live            LiveStatus          (the live-update stream, for the panel's status chip)
  *   view:<fanId>    FanView
+ *   members:<accountId>  MembersEntry    (authors' names and the user's role; utils/members.ts)
+ *   panelCollapsed  boolean             (written by the panel: folded to its edge tab; utils/panel-prefs.ts)
  */
 export const KEYS = {
   settings: 'settings',
