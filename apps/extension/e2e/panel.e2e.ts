@@ -35,7 +35,9 @@ let accountId: string;
 const timings: Record<string, number> = {};
 
 /** Every live note of a fan, read through REST as any other client would. */
-async function restNotes(fanId: string | number): Promise<{ id: string; content: string; source: string }[]> {
+async function restNotes(
+  fanId: string | number,
+): Promise<{ id: string; content: string; source: string; version: number }[]> {
   const data = await rest(api.url, ownerToken, 'POST', '/sync-notes', { fanId: String(fanId) });
   return data.notes;
 }
@@ -53,7 +55,13 @@ async function notesVisibleAt(target: Page): Promise<number> {
   return Math.round(await handle.jsonValue());
 }
 
+/** A member's own display name, as they would set it in the Team screen. */
+async function setName(token: string, displayName: string): Promise<void> {
+  await rest(api.url, token, 'POST', '/profile', { displayName });
+}
+
 const note = (text: string) => page.locator(`${PANEL} li.note`, { hasText: text });
+const byline = (text: string) => note(text).locator('.byline').first();
 const status = () => page.locator(`${PANEL} .status`);
 
 beforeAll(async () => {
@@ -91,6 +99,10 @@ beforeAll(async () => {
     color: '#12B76A',
     isPinned: true,
   });
+
+  // What teammates see on the notes each one writes.
+  await setName(ownerToken, 'Olivia');
+  await setName(teammateToken, 'Ben');
 
   browser = await launchWithExtension();
   await browser.worker.evaluate(
@@ -135,9 +147,12 @@ describe('the notes panel on onlyfans.com', () => {
     // The server stored it as an OnlyFans note, once.
     const stored = (await restNotes(SAM.id)).filter((n) => n.source === 'onlyfans');
     expect(stored.map((n) => n.content)).toEqual([SAM.notice]);
+    // It says plainly what editing it changes.
+    expect(await onlyFans.locator('.hint').textContent()).toContain(
+      'changes the CRM copy, not the note on OnlyFans',
+    );
     await status().filter({ hasText: 'Synced' }).waitFor();
     await mkdir(screenshots, { recursive: true });
-    await page.screenshot({ path: join(screenshots, 'panel-light.png') });
   });
 
   test('a note added in the panel is visible through REST', async () => {
@@ -163,6 +178,65 @@ describe('the notes panel on onlyfans.com', () => {
     });
     await page.locator(`${PANEL} button[aria-label="Refresh notes"]`).click();
     await note('Teammate: asked for a discount').waitFor({ timeout: 15_000 });
+  });
+
+  test("each note names who wrote it and when: the teammate by name, the chatter's own as You", async () => {
+    await expect
+      .poll(() => byline('Teammate: asked for a discount').textContent())
+      .toMatch(/^Ben · (just now|\d+ min ago)$/);
+    expect(await byline('Tips on Fridays').textContent()).toMatch(/^You · /);
+    // The exact time is on hover.
+    expect(
+      await byline('Teammate: asked for a discount').locator('span').first().getAttribute('title'),
+    ).toMatch(/\d/);
+    // The default type has no badge; the others keep theirs.
+    expect(await note('Teammate: asked for a discount').locator('.badge.type').count()).toBe(0);
+    expect(await note('Tips on Fridays').locator('.badge.type').textContent()).toBe('payment');
+    // A teammate's edit of your note says so.
+    const tips = (await restNotes(SAM.id)).find((n) => n.content.startsWith('Tips on Fridays'))!;
+    await rest(api.url, teammateToken, 'POST', '/update-note', {
+      fanId: String(SAM.id),
+      noteId: tips.id,
+      content: 'Tips on Fridays after payday, never on Mondays',
+      type: 'payment',
+    });
+    await expect
+      .poll(() => byline('never on Mondays').textContent(), { timeout: POLL_INTERVAL_MS + 10_000 })
+      .toMatch(/^You · .+ · edited by Ben · /);
+    await page.screenshot({ path: join(screenshots, 'panel-light.png') });
+  });
+
+  test('crossed edits show as two versions named by author, each with a button to keep it', async () => {
+    const before = (await restNotes(SAM.id)).find((n) => n.content.startsWith('Tips on Fridays'))!;
+    // The chatter edits the note in the panel...
+    await note('never on Mondays').locator('button', { hasText: 'Edit' }).click();
+    await page.locator(`${PANEL} textarea[data-editor]`).fill('Tips on Fridays; ask before sending PPV');
+    await page.locator(`${PANEL} textarea[data-editor]`).press('Control+Enter');
+    await page
+      .locator(`${PANEL} li.note[data-pending="false"]`, { hasText: 'ask before sending PPV' })
+      .waitFor({ timeout: 15_000 });
+    // ...while Ben saves his edit of the version he had read: the server keeps both texts.
+    await rest(api.url, teammateToken, 'POST', '/update-note', {
+      fanId: String(SAM.id),
+      noteId: before.id,
+      baseVersion: before.version,
+      content: 'Tips on Fridays; prefers bundles',
+      type: 'payment',
+    });
+    const conflict = page.locator(`${PANEL} .conflict`, { hasText: 'prefers bundles' });
+    await conflict.waitFor({ timeout: POLL_INTERVAL_MS + 10_000 });
+    const original = note('ask before sending PPV');
+    expect(await original.locator('.version-title').textContent()).toBe('Your version');
+    expect(await conflict.locator('.conflict-title').textContent()).toContain("Ben's version");
+    expect(await conflict.locator('.actions button').allTextContents()).toEqual([
+      "Keep Ben's version",
+      'Keep your version',
+    ]);
+    await conflict.locator('button', { hasText: 'Keep your version' }).click();
+    await conflict.waitFor({ state: 'detached', timeout: 15_000 });
+    await expect
+      .poll(async () => (await restNotes(SAM.id)).filter((n) => n.content.includes('prefers bundles')).length)
+      .toBe(0);
   });
 
   test("a teammate's note appears in the open panel with no action (live updates; the 20 s poll when the stream is down)", async () => {
@@ -195,6 +269,16 @@ describe('the notes panel on onlyfans.com', () => {
     await page
       .locator(`${PANEL} .status[data-state="offline"]`, { hasText: /Offline · 1 pending|1 pending/ })
       .waitFor({ timeout: 15_000 });
+    // Said in plain words, not as a network error; the pending note has a dashed bar on its left only.
+    expect(await page.locator(`${PANEL} .notice`).textContent()).toBe(
+      'Offline: your 1 change is saved here and will sync when the connection is back.',
+    );
+    const pending = note('Written while the API was down');
+    const borders = await pending.evaluate((element) => {
+      const css = getComputedStyle(element);
+      return [css.borderLeftStyle, css.borderTopWidth, css.borderRightWidth, css.borderBottomWidth];
+    });
+    expect(borders).toEqual(['dashed', '0px', '0px', '0px']);
 
     api = await startApi(dataDir, port);
     // No user action: the background retries by itself (backoff, timers and alarms).
@@ -223,6 +307,54 @@ describe('the notes panel on onlyfans.com', () => {
     expect(await restNotes(MIA.id)).toEqual([]);
     await page.goBack();
     await page.locator(`${PANEL} h2`, { hasText: 'Sam (gym)' }).waitFor();
+  });
+
+  test('past 10 notes a filter box appears; the add box stays in view above the list', async () => {
+    for (let i = 1; i <= 4; i += 1) {
+      await rest(api.url, teammateToken, 'POST', '/update-note', {
+        fanId: String(SAM.id),
+        content: `Teammate: older chat summary ${i}`,
+      });
+    }
+    await page.locator(`${PANEL} button[aria-label="Refresh notes"]`).click();
+    await note('older chat summary 4').waitFor({ timeout: 15_000 });
+    const filter = page.locator(`${PANEL} input[aria-label="Filter notes"]`);
+    await filter.waitFor();
+    await filter.fill('marathon');
+    await expect.poll(() => page.locator(`${PANEL} li.note`).count()).toBe(1);
+    expect(await page.locator(`${PANEL} li.note`).textContent()).toContain('Loves gym content');
+    await filter.fill('');
+    await expect.poll(() => page.locator(`${PANEL} li.note`).count()).toBeGreaterThan(10);
+    // Scrolled to the end of the list, the add box is still where it was.
+    await page.locator(`${PANEL} .body`).evaluate((body) => (body.scrollTop = body.scrollHeight));
+    expect(await page.locator(`${PANEL} textarea[aria-label="New note"]`).isVisible()).toBe(true);
+    // And the panel stops above OnlyFans' message box.
+    const panelBox = (await page.locator(`${PANEL} section.panel`).boundingBox())!;
+    const composer = (await page.locator('.m-chat-footer').boundingBox())!;
+    expect(panelBox.y + panelBox.height).toBeLessThanOrEqual(composer.y);
+  });
+
+  test('Esc folds the panel into a slim edge tab, which stays folded after a reload; the tab opens it again', async () => {
+    const panel = page.locator(`${PANEL} section.panel`);
+    const tab = page.locator(`${PANEL} button.tab`);
+    await page.locator(`${PANEL} textarea[aria-label="New note"]`).focus();
+    await page.keyboard.press('Escape');
+    await tab.waitFor();
+    expect(await panel.isHidden()).toBe(true);
+    const box = (await tab.boundingBox())!;
+    expect(box.width).toBeLessThanOrEqual(32);
+    expect(Math.round(box.x + box.width)).toBe(1280);
+    expect(await tab.getAttribute('aria-label')).toMatch(/^Show notes about Sam \(gym\)/);
+    await page.screenshot({ path: join(screenshots, 'panel-folded.png') });
+
+    await page.reload();
+    await tab.waitFor();
+    expect(await panel.isHidden()).toBe(true);
+    await tab.click();
+    await panel.waitFor();
+    await page.reload();
+    await note('Loves gym content').waitFor();
+    expect(await tab.isHidden()).toBe(true);
   });
 
   test('dark theme: the panel follows the page', async () => {
@@ -340,6 +472,20 @@ describe('a chatter made a viewer on one account while offline (issue 14)', () =
     expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(
       'Leo: wants a shout-out on his birthday, 2 March',
     );
+  });
+
+  test("a viewer reads the account's notes, named by author, with no add box and no edit buttons", async () => {
+    await rest(api.url, ownerToken, 'POST', '/update-note', {
+      fanId: String(LEO.id),
+      accountId: secondAccount,
+      content: 'Leo: only buys bundles',
+    });
+    await page.locator(`${PANEL} button[aria-label="Refresh notes"]`).click();
+    await note('Leo: only buys bundles').waitFor({ timeout: 15_000 });
+    await expect.poll(() => byline('Leo: only buys bundles').textContent()).toMatch(/^Olivia · /);
+    await page.locator(`${PANEL} .read-only`).waitFor();
+    expect(await page.locator(`${PANEL} form[aria-label="Add a note"]`).isHidden()).toBe(true);
+    expect(await note('Leo: only buys bundles').locator('button').count()).toBe(0);
   });
 
   test('dismiss removes the not-saved note', async () => {
