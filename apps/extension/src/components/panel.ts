@@ -295,7 +295,7 @@ export function createPanel(doc: Document, actions: PanelActions, options: { now
     if (!state) return;
     const { fan, view, outbox } = state;
     const people = state.people ?? nobody;
-    const writable = canWrite(people);
+    const writable = canWrite(people, state.unsaved ?? [], fan.fanId);
     const label = statusLabel(state.status, outbox.length, view?.staleVersion != null);
     const names = fanLabel(fan);
     fanName.textContent = names.name;

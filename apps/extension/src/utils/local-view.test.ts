@@ -28,6 +28,29 @@ describe('displayNotes', () => {
     expect(notes.map((n) => n.id)).toEqual([noteId(3), noteId(2), noteId(1)]);
   });
 
+  test("a pending note is the signed-in user's: a new one written now, an edited one keeps its author", () => {
+    const me = 'cccccccc-0000-4000-8000-000000000003';
+    const ana = 'aaaaaaaa-0000-4000-8000-000000000001';
+    const server = view([note(noteId(1), { createdBy: ana, updatedBy: ana, version: 2 })]);
+    const outbox = [
+      entry({ op: 'upsert', noteId: noteId(1), baseVersion: 2, note: { content: 'edited' } }),
+      entry({ op: 'upsert', noteId: noteId(9), baseVersion: 0, note: { content: 'new' } }),
+    ];
+    const notes = displayNotes(server, outbox, FAN, me);
+    const edited = notes.find((n) => n.id === noteId(1));
+    const created = notes.find((n) => n.id === noteId(9));
+    expect([edited?.createdBy, edited?.updatedBy, edited?.createdAt]).toEqual([
+      ana,
+      me,
+      '2026-01-01T00:00:00.000Z',
+    ]);
+    expect([created?.createdBy, created?.updatedBy, created?.createdAt]).toEqual([
+      me,
+      me,
+      outbox[1]!.enqueuedAt,
+    ]);
+  });
+
   test('pending changes are shown on top of the server state, marked pending', () => {
     const server = view([note(noteId(1), { content: 'old', color: '#F04438', version: 4 }), note(noteId(2))]);
     const outbox = [

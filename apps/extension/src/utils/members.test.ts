@@ -20,6 +20,13 @@ test('a viewer may not write; a chatter, or a role not known yet, may', () => {
   expect(canWrite(peopleFrom(null, ME))).toBe(true);
 });
 
+test('an edit refused for lack of rights on this fan means no writing here, whatever the cached role', () => {
+  const refused = [{ fanId: '100', code: 'permission_denied' }];
+  expect(canWrite(peopleFrom(null, ME), refused, '100')).toBe(false);
+  expect(canWrite(peopleFrom(null, ME), refused, '200')).toBe(true);
+  expect(canWrite(peopleFrom(null, ME), [{ fanId: '100', code: 'resource_not_found' }], '100')).toBe(true);
+});
+
 test('a list read for another user names people but gives no role to this one', () => {
   const other = 'eeeeeeee-0000-4000-8000-000000000005';
   const people = peopleFrom(entry('viewer'), other);

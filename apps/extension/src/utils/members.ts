@@ -52,7 +52,16 @@ export function personName(userId: string | null, people: People): string | null
   return people.names.get(userId) ?? 'Former teammate';
 }
 
-/** Viewers read notes; owners, managers and chatters write them (an unknown role may write). */
-export function canWrite(people: People): boolean {
-  return people.role !== 'viewer';
+/**
+ * Viewers read notes; owners, managers and chatters write them (an unknown role may write). A fan
+ * whose account is not known yet (no notes) has no role to read: the API's refusal of an edit for
+ * lack of rights says the same, until the chatter tries again or dismisses it.
+ */
+export function canWrite(
+  people: People,
+  refusals: readonly { fanId: string; code: string | null }[] = [],
+  fanId: string | null = null,
+): boolean {
+  if (people.role === 'viewer') return false;
+  return !refusals.some((edit) => edit.fanId === fanId && edit.code === 'permission_denied');
 }
