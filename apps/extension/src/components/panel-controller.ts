@@ -120,7 +120,10 @@ export function startPanel(ctx: ContentScriptContext): void {
     const fan = tracker.current;
     if (area !== 'local' || !fan) return;
     const shown = [viewKey(fan.fanId), KEYS.outbox, KEYS.status, KEYS.unsaved, KEYS.live, KEYS.client];
-    if (shown.some((key) => key in changes) || Object.keys(changes).some((key) => key.startsWith('members:')))
+    if (
+      shown.some((key) => key in changes) ||
+      Object.keys(changes).some((key) => key.startsWith('members:') && !key.endsWith('$'))
+    )
       void load();
   };
   browser.storage.onChanged.addListener(onStorage);

@@ -122,7 +122,9 @@ export function startBackground(): void {
   browser.storage.onChanged.addListener((changes, area) => {
     if (area !== 'local') return;
     for (const [key, change] of Object.entries(changes)) {
-      if (key.startsWith('view:')) void members.viewChanged(change.newValue as FanView | undefined);
+      // `view:<fanId>$` would be a storage item's version, not a view.
+      if (key.startsWith('view:') && !key.endsWith('$'))
+        void members.viewChanged(change.newValue as FanView | undefined);
     }
     if (KEYS.settings in changes) {
       members.signedIn();
