@@ -135,6 +135,10 @@ describe('the notes panel on onlyfans.com', () => {
     expect(await first.locator('.badge.type').textContent()).toBe('preferences');
     expect(await first.getAttribute('style')).toContain('#12B76A');
     await page.locator(`${PANEL} h2`, { hasText: 'Sam (gym)' }).waitFor();
+    // The status chip sits on its own line: the fan's name is never cut.
+    const title = page.locator(`${PANEL} h2`);
+    expect(await title.evaluate((element) => element.scrollWidth <= element.clientWidth)).toBe(true);
+    expect((await title.boundingBox())!.y).toBeLessThan((await status().boundingBox())!.y);
   });
 
   test("shows the fixture's OnlyFans note, marked as such", async () => {
