@@ -17,9 +17,19 @@ test.each([
   ['no account for the creator: register one', [OTHER], undefined, { kind: 'register' }],
   ['one account for the creator: use it without asking', [OTHER, A], undefined, { kind: 'use', account: A }],
   ['one account, an old choice of another: still the one', [A], 'b', { kind: 'use', account: A }],
-  ['several, none chosen: ask, offering only this creator’s', [A, OTHER, B], undefined, { kind: 'ask', accounts: [A, B] }],
+  [
+    'several, none chosen: ask, offering only this creator’s',
+    [A, OTHER, B],
+    undefined,
+    { kind: 'ask', accounts: [A, B] },
+  ],
   ['several, one chosen: use it', [A, B], 'b', { kind: 'use', account: B }],
-  ['several, the chosen one left (removed from it): ask again', [A, B], 'gone', { kind: 'ask', accounts: [A, B] }],
+  [
+    'several, the chosen one left (removed from it): ask again',
+    [A, B],
+    'gone',
+    { kind: 'ask', accounts: [A, B] },
+  ],
 ] as const)('%s', (_name, accounts, chosen, expected) => {
   expect(chooseAccount(accounts, '900001', chosen)).toEqual(expected);
 });

@@ -9,9 +9,7 @@ import type { Account } from '@fannotes/contract';
  *   several, none chosen (or the chosen one is gone) -> `ask` (Team screen), and write nothing meanwhile.
  */
 export type AccountChoice =
-  | { kind: 'register' }
-  | { kind: 'use'; account: Account }
-  | { kind: 'ask'; accounts: Account[] };
+  { kind: 'register' } | { kind: 'use'; account: Account } | { kind: 'ask'; accounts: Account[] };
 
 export function chooseAccount(
   accounts: readonly Account[],

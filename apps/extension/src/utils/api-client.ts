@@ -128,7 +128,8 @@ export function classifyFailure(error: unknown, now: number): ApiFailure {
   if (status === 401) return failure('auth');
   if (status === 404) return { ...failure('not-found'), refusal: refusalOf(data?.details) };
   if (status === 400 || status === 403) {
-    const ambiguous = status === 400 && Array.isArray((data?.details as { accountIds?: unknown })?.accountIds);
+    const ambiguous =
+      status === 400 && Array.isArray((data?.details as { accountIds?: unknown })?.accountIds);
     return { ...failure('refused'), refusal: refusalOf(data?.details), ...(ambiguous ? { ambiguous } : {}) };
   }
   if (status === 413 || status === 415) return failure('refused');

@@ -31,16 +31,11 @@ export function startBackground(): void {
   // Stored state of an earlier version is brought to this one before anything else uses it (each key
   // also waits for its own upgrade on first use, so nothing reads or writes an old shape meanwhile).
   void store.migrate();
-  const viewKeys = async () =>
-    Object.keys(await browser.storage.local.get(null)).filter(isViewKey);
+  const viewKeys = async () => Object.keys(await browser.storage.local.get(null)).filter(isViewKey);
   const outbox = new Outbox(store, () => crypto.randomUUID());
 
   const session = async (): Promise<Session> =>
-    currentSession(
-      await loadSettings(store),
-      (url) => browser.cookies.getAll({ url }),
-      Date.now(),
-    );
+    currentSession(await loadSettings(store), (url) => browser.cookies.getAll({ url }), Date.now());
 
   let timer: ReturnType<typeof setTimeout> | undefined;
   const runner: SyncRunner = new SyncRunner({

@@ -96,7 +96,11 @@ describe('unsaved edits', () => {
     const writes: string[][] = [];
     // One write each (the store records each key's format version, `<key>$`, in the same write).
     fakeBrowser.storage.local.onChanged.addListener((changes) =>
-      writes.push(Object.keys(changes).filter((key) => !key.endsWith('$')).sort()),
+      writes.push(
+        Object.keys(changes)
+          .filter((key) => !key.endsWith('$'))
+          .sort(),
+      ),
     );
     expect((await box.settle(2, [refused(2), refused(3)], 99)).map((e) => e.mutation.id)).toEqual([3]);
     expect(writes).toEqual([[KEYS.outbox, KEYS.unsaved]]);

@@ -132,7 +132,11 @@ test('settings are saved by the background, cleaned up; bad URLs are refused and
   expect(
     await handleRequest(d, {
       type: 'settings-save',
-      settings: { apiUrl: ' https://api.example.com/ ', appOrigin: 'https://app.example.com/login', devToken: ' t ' },
+      settings: {
+        apiUrl: ' https://api.example.com/ ',
+        appOrigin: 'https://app.example.com/login',
+        devToken: ' t ',
+      },
     }),
   ).toEqual({ ok: true });
   expect(await store.get(KEYS.settings)).toEqual({
@@ -146,7 +150,7 @@ test('settings are saved by the background, cleaned up; bad URLs are refused and
   expect(await store.get(KEYS.settings)).toMatchObject({ apiUrl: 'https://api.example.com' });
 });
 
-test("choosing another agency for a creator forgets the cached notes of the previous one and syncs", async () => {
+test('choosing another agency for a creator forgets the cached notes of the previous one and syncs', async () => {
   const d = deps({ ok: true, token: 't', userId: USER });
   await store.set({
     [KEYS.accounts]: { '900001': 'account-a', '900002': 'account-c' },

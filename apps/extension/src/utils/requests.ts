@@ -85,7 +85,9 @@ export async function handleRequest(deps: RequestDeps, request: ExtensionRequest
         return { ok: true };
       case 'settings-save': {
         const apiUrl = normalizeApiUrl(request.settings.apiUrl);
-        const appOrigin = request.settings.appOrigin.trim() ? normalizeOrigin(request.settings.appOrigin) : '';
+        const appOrigin = request.settings.appOrigin.trim()
+          ? normalizeOrigin(request.settings.appOrigin)
+          : '';
         if (!apiUrl || appOrigin === null) return { ok: false, error: 'Enter http(s) URLs.' };
         await deps.store.set({
           [KEYS.settings]: { apiUrl, appOrigin, devToken: request.settings.devToken.trim() },

@@ -34,8 +34,7 @@ function extension(userId: string) {
     outbox,
     session: async () => ({ ok: true, token: await app.token(userId), userId }),
     api: (token) => Promise.resolve(createSyncApi(url, () => Promise.resolve(token))),
-    viewKeys: async () =>
-      Object.keys(await fakeBrowser.storage.local.get(null)).filter(isViewKey),
+    viewKeys: async () => Object.keys(await fakeBrowser.storage.local.get(null)).filter(isViewKey),
     schedule: () => {},
     now: () => app.clock.now().getTime(),
     random: () => 0.5,

@@ -55,8 +55,7 @@ function setup(options: { session?: Session } = {}) {
     outbox,
     session: () => Promise.resolve(session),
     api: () => Promise.resolve(api),
-    viewKeys: async () =>
-      Object.keys(await fakeBrowser.storage.local.get(null)).filter(isViewKey),
+    viewKeys: async () => Object.keys(await fakeBrowser.storage.local.get(null)).filter(isViewKey),
     schedule: (at) => scheduled.push(at),
     now: () => now,
     random: () => 0.5,
@@ -635,10 +634,9 @@ describe('one creator, several agencies', () => {
       agency(ACCOUNT),
       { ...agency(OTHER_ACCOUNT), onlyFansUserId: '900002', username: 'another_creator' },
     ]);
-    t.answer(
-      apiError(400, 'validation_error', {}, { accountIds: [ACCOUNT, OTHER_ACCOUNT] }),
-      { notes: [note(noteId(1))] },
-    );
+    t.answer(apiError(400, 'validation_error', {}, { accountIds: [ACCOUNT, OTHER_ACCOUNT] }), {
+      notes: [note(noteId(1))],
+    });
     await t.runner.request(FAN);
     expect(t.calls.map((call) => call.accountId)).toEqual([undefined, ACCOUNT]);
     expect(t.api.registerAccount).not.toHaveBeenCalled();

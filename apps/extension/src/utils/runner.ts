@@ -341,7 +341,8 @@ export class SyncRunner {
       const remembered = await this.deps.store.get<Record<string, string>>(KEYS.accounts);
       const choice = chooseAccount(await api.listAccounts(), creator.id, remembered?.[creator.id]);
       if (choice.kind === 'ask') return { ...refused(askMessage(creator.username)), code: ACCOUNT_CHOICE };
-      if (choice.kind === 'register' && !register) return refused('This fan is not in your FanNotes accounts.');
+      if (choice.kind === 'register' && !register)
+        return refused('This fan is not in your FanNotes accounts.');
       const account =
         choice.kind === 'use'
           ? choice.account

@@ -100,7 +100,11 @@ describe('stored state of an earlier version', () => {
 
     // Every key now says its version; nothing went missing.
     for (const key of Object.keys(before)) expect(after[`${key}$`]).toEqual({ v: STORAGE_VERSION });
-    expect(Object.keys(after).filter((key) => !key.endsWith('$')).sort()).toEqual(Object.keys(before).sort());
+    expect(
+      Object.keys(after)
+        .filter((key) => !key.endsWith('$'))
+        .sort(),
+    ).toEqual(Object.keys(before).sort());
     // The user's words, byte for byte: pending, unsaved, and the other user's parked outbox.
     for (const key of [KEYS.outbox, KEYS.unsaved, KEYS.client, `parked:${OTHER_USER}`]) {
       expect(after[key]).toEqual(before[key]);

@@ -32,12 +32,12 @@ function migrations(key: string): Record<number, Step> {
     return {
       2: (value) =>
         isRecord(value)
-          ? ({
+          ? {
               ...emptyView(fanId),
               ...value,
               refusedNotice: (value.refusedNotice as string | null | undefined) ?? null,
               staleVersion: (value.staleVersion as number | null | undefined) ?? null,
-            } as FanView)
+            }
           : value,
     };
   }
@@ -134,7 +134,7 @@ export const store: VersionedStore = openStore();
  */
 export const storeReader = {
   async get<T>(key: string): Promise<T | undefined> {
-    return ((await storage.getItem<T>(area(key))) ?? undefined) as T | undefined;
+    return (await storage.getItem<T>(area(key))) ?? undefined;
   },
   /** Calls `onChange` with the new value of `key` after every change; returns the unwatch function. */
   watch<T>(key: string, onChange: (value: T | undefined) => void): () => void {

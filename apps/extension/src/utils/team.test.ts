@@ -55,7 +55,10 @@ describe('which controls show', () => {
 
   test('your own row offers "Leave", never a role change', () => {
     for (const role of ['owner', 'manager', 'chatter', 'viewer'] as const) {
-      expect(memberControls({ userId: ME, role }, member(ME, role))).toEqual({ roles: null, remove: 'leave' });
+      expect(memberControls({ userId: ME, role }, member(ME, role))).toEqual({
+        roles: null,
+        remove: 'leave',
+      });
     }
   });
 
@@ -104,8 +107,14 @@ test('an invite row says its state, time left and uses', () => {
 
 describe('errors in plain words', () => {
   test.each([
-    [apiError(0, 'network'), 'The FanNotes API cannot be reached. Check your connection, or the API URL in Settings below.'],
-    [apiError(401, 'authentication_required'), 'You are not signed in (or your session has expired). Sign in, then reload this page.'],
+    [
+      apiError(0, 'network'),
+      'The FanNotes API cannot be reached. Check your connection, or the API URL in Settings below.',
+    ],
+    [
+      apiError(401, 'authentication_required'),
+      'You are not signed in (or your session has expired). Sign in, then reload this page.',
+    ],
     [apiError(429, 'rate_limit_exceeded'), 'Too many tries in a short time. Wait a minute, then try again.'],
     [apiError(503, 'service_unavailable'), 'The FanNotes API is busy right now. Try again in a moment.'],
   ])('%#', (error, message) => {
@@ -119,13 +128,17 @@ describe('errors in plain words', () => {
       return error;
     };
     expect(
-      teamErrorMessage(withMessage(403, 'permission_denied', 'Only an owner can make, change or remove an owner.')),
+      teamErrorMessage(
+        withMessage(403, 'permission_denied', 'Only an owner can make, change or remove an owner.'),
+      ),
     ).toBe('Your role does not allow this. Only an owner can make, change or remove an owner.');
-    expect(teamErrorMessage(withMessage(400, 'validation_error', 'An account must keep at least one owner.'))).toBe(
-      'An account must keep at least one owner.',
-    );
     expect(
-      teamErrorMessage(withMessage(404, 'resource_not_found', 'This invite code does not work: it may be mistyped.')),
+      teamErrorMessage(withMessage(400, 'validation_error', 'An account must keep at least one owner.')),
+    ).toBe('An account must keep at least one owner.');
+    expect(
+      teamErrorMessage(
+        withMessage(404, 'resource_not_found', 'This invite code does not work: it may be mistyped.'),
+      ),
     ).toContain('Ask for a new one.');
     expect(teamErrorMessage(withMessage(404, 'resource_not_found', 'Member not found.'))).toContain(
       'a teammate may have changed it',
