@@ -131,7 +131,14 @@ export function startTeamScreen(root: HTMLElement, ask: (request: OptionsRequest
       root.append(el('p', { className: 'muted' }, ['Loading your team…']));
       return;
     }
-    root.append(errorLine('page'), renderYou(), ...renderChoice(), renderAccounts(), renderJoin());
+    root.append(
+      noticeLine('page'),
+      errorLine('page'),
+      renderYou(),
+      ...renderChoice(),
+      renderAccounts(),
+      renderJoin(),
+    );
   }
 
   function renderYou(): HTMLElement {
@@ -523,10 +530,15 @@ export function startTeamScreen(root: HTMLElement, ask: (request: OptionsRequest
         el('code', { id: 'invite-code' }, [invite.code]),
         button('Copy code', copy(invite.code, 'Code')),
       ]),
-      el('div', { className: 'row' }, [
-        el('code', { id: 'invite-link' }, [invite.url]),
-        button('Copy link', copy(invite.url, 'Link')),
-      ]),
+      // A link only when the API knows its public address (else it would be a path on no site).
+      ...(/^https?:\/\//.test(invite.url)
+        ? [
+            el('div', { className: 'row' }, [
+              el('code', { id: 'invite-link' }, [invite.url]),
+              button('Copy link', copy(invite.url, 'Link')),
+            ]),
+          ]
+        : []),
       el('span', { className: 'hint' }, [inviteSummary(invite, Date.now())]),
       noticeLine(where),
       errorLine(where),
