@@ -292,7 +292,19 @@ function requestFor(endpoint: Endpoint, account: SeededAccount, noteId: string):
     case 'accounts.members':
       return { accountId: account.accountId };
     case 'accounts.addMember':
-      return { accountId: account.accountId, userId: randomUUID(), role: 'viewer' };
+      return { accountId: account.accountId, userId: account.users.chatter, role: 'viewer' };
+    case 'accounts.createInvite':
+      return { accountId: account.accountId, role: 'chatter' };
+    case 'accounts.invites':
+      return { accountId: account.accountId };
+    case 'accounts.revokeInvite':
+      return { accountId: account.accountId, inviteId: randomUUID() };
+    case 'invites.redeem':
+      return { code: 'FN-0123456789ABCDEFGHJKMNPQRS' };
+    case 'profile.get':
+      return {};
+    case 'profile.update':
+      return { displayName: 'Written?' };
     case 'accounts.removeMember':
       return { accountId: account.accountId, userId: account.users.viewer };
     case 'fans.upsert':

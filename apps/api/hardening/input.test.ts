@@ -88,6 +88,12 @@ async function fixture() {
     id: fc.integer({ min: 1, max: 4 }),
     baseVersion: fc.integer({ min: 0, max: 4 }),
     cursor: fc.constantFrom('v1.0', 'v1.2', 'v2.zzz'),
+    // Invite codes of the right form (random text is almost never one): unknown, in other spellings.
+    code: fc.constantFrom(
+      'FN-0123456789ABCDEFGHJKMNPQRS',
+      'fn-0123-4567-89ab-cdef-ghjk-mnpq-rs',
+      'https://api.example.com/invite#FN-ZZZZZZZZZZZZZZZZZZZZZZZZZZ',
+    ),
   };
   return { token: await tokenFor(actor), hints };
 }

@@ -92,6 +92,7 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
     inFlight: new InFlightLimit(config.RATE_LIMIT_CONCURRENT),
     now: () => new Date(),
     logger,
+    publicUrl: config.PUBLIC_URL,
   };
   // One listening connection for the whole process, outside the pool, whatever the number of streams.
   const live = config.LIVE_UPDATES ? await startLive({ database, logger }) : undefined;

@@ -27,6 +27,8 @@ export interface AppDeps {
    * it after its commit, before it answers.
    */
   pokes: FanChangeNotifier;
+  /** PUBLIC_URL: where links the API hands out (invite links) point; unset, the request's own origin. */
+  publicUrl?: string | undefined;
   /** Live updates (notes.changes); unset, the subscription answers 503. Set from startLive (live/start.ts). */
   live?: LiveHub;
 }
@@ -37,6 +39,8 @@ export interface RequestHeaders {
   origin?: string | undefined;
   /** `Idempotency-Key`, as sent (services/idempotency.ts reads it). */
   idempotencyKey?: string | undefined;
+  /** `http(s)://host[:port]` the request reached this server at (from Host), for links without PUBLIC_URL. */
+  serverOrigin?: string | undefined;
 }
 
 export interface Context {

@@ -24,7 +24,7 @@ export function createOpenApiDocument(baseUrl: string): OpenAPIObject {
       '`null` a meaning of its own: it clears the colour.',
     baseUrl,
     docsUrl: '/docs',
-    tags: ['notes', 'accounts', 'fans'],
+    tags: ['notes', 'accounts', 'fans', 'profile'],
     securitySchemes: {
       Authorization: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
     },

@@ -86,7 +86,7 @@ export function registerRequestContext(app: HttpServer, options: { countQueries:
 /** The procedures' context for a request (both surfaces): its id, log and the headers auth reads. */
 export function contextOf(
   deps: AppDeps,
-  request: Pick<FastifyRequest, 'id' | 'headers'> & { log: Logger },
+  request: Pick<FastifyRequest, 'id' | 'headers' | 'protocol' | 'host'> & { log: Logger },
 ): Context {
   const { headers } = request;
   return createContext(
@@ -97,9 +97,16 @@ export function contextOf(
       cookie: headers.cookie,
       origin: headers.origin,
       idempotencyKey: headerValue(headers['idempotency-key']),
+      serverOrigin: originOf(request.protocol, request.host),
     },
     request.log,
   );
+}
+
+/** The origin a request names in its Host header, when that is a plain host[:port]; else undefined. */
+function originOf(protocol: string, host: string | undefined): string | undefined {
+  if (!host || !/^[A-Za-z0-9.-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$/.test(host)) return undefined;
+  return `${protocol}://${host}`;
 }
 
 /**

@@ -7,6 +7,7 @@ import type { AppDeps } from './context.ts';
 import { registerDocs } from './docs-page.ts';
 import { ApiError, errorHeaders, toApiError } from './errors.ts';
 import { registerEventsRoute } from './events-route.ts';
+import { registerInvitePage } from './invite-page.ts';
 import { answerClientError, answerFrameworkError, logFailure, registerErrorHandlers } from './http-errors.ts';
 import type { Logger } from './logger.ts';
 import { contextOf, registerRequestContext, RequestLog, requestIdOf } from './request-context.ts';
@@ -33,7 +34,7 @@ export interface ServerOptions {
 
 /**
  * The HTTP surface, on Fastify: `/trpc` (typed, for the extension), `/api/v2` (REST from the same
- * procedures, rest-routes.ts; its event stream, events-route.ts), `/api/openapi.json`, `/docs`, `/healthz`, `/readyz`. Every failure,
+ * procedures, rest-routes.ts; its event stream, events-route.ts), `/api/openapi.json`, `/docs`, `/invite`, `/healthz`, `/readyz`. Every failure,
  * whichever layer finds it, leaves as the documented envelope (http-errors.ts; tRPC keeps its own
  * shape, with our code in `data.code`). Not listening yet: `listen` or `inject` it.
  */
@@ -83,6 +84,7 @@ export function createHttpServer(options: ServerOptions): HttpServer {
     return { status: 'ok', database: 'up' };
   });
   registerDocs(app, options.publicUrl);
+  registerInvitePage(app);
 
   // tRPC's Fastify adapter on our route rather than through fastifyTRPCPlugin: the plugin's only other
   // work is to swap the JSON parser for a lenient pass-through, which would skip body-guard.ts.

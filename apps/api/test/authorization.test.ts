@@ -54,6 +54,14 @@ beforeAll(async () => {
 });
 afterAll(() => app?.close());
 
+/** `userId` joins the account as everyone does: `inviter` creates an invite, `userId` redeems it. */
+async function join(inviter: string, accountId: string, userId: string, role: string): Promise<void> {
+  const invite = data<{ code: string }>(await post(inviter, `/accounts/${accountId}/invites`, { role }));
+  expect(data<{ joined: boolean }>(await post(userId, '/invites/redeem', { code: invite.code })).joined).toBe(
+    true,
+  );
+}
+
 async function send<T = unknown>(
   userId: string,
   method: string,
@@ -426,35 +434,25 @@ describe('accounts and members', () => {
     ]);
   });
 
-  test('registering an already registered account as a non-member is 403 and makes nobody a member', async () => {
+  test('registering a creator another team registered makes a new account, and reveals nothing of theirs', async () => {
     const owner = randomUUID();
     const account = data<Account>(
       await post(owner, '/accounts', { onlyFansUserId: '5550002', username: 'two' }),
     );
-    const stranger = randomUUID();
-    const before = await rowCounts(app);
     const membersBefore = await accountMembers(account.id);
-    const body = expectError(
+    const stranger = randomUUID();
+    const theirsNow = data<Account>(
       await post(stranger, '/accounts', { onlyFansUserId: '5550002', username: 'mine now' }),
-      403,
-      'permission_denied',
     );
-    expect({ ...body, error: { ...body.error, details: { requestId: '<request-id>' } } })
-      .toMatchInlineSnapshot(`
-      {
-        "error": {
-          "code": "permission_denied",
-          "details": {
-            "requestId": "<request-id>",
-          },
-          "message": "This OnlyFans account is already registered; ask one of its owners to add you.",
-        },
-        "status": "error",
-      }
-    `);
-    expect(await rowCounts(app)).toEqual(before);
+    expect(theirsNow).toEqual({
+      id: expect.not.stringMatching(account.id),
+      onlyFansUserId: '5550002',
+      username: 'mine now',
+      role: 'owner',
+      createdAt: expect.any(String),
+    });
     expect(await accountMembers(account.id)).toEqual(membersBefore);
-    expect(data<Account[]>(await send(stranger, 'GET', '/accounts'))).toEqual([]);
+    expect(data<Account[]>(await send(stranger, 'GET', '/accounts'))).toEqual([theirsNow]);
     expectError(await send(stranger, 'GET', `/accounts/${account.id}/members`), 404, 'resource_not_found');
   });
 
@@ -464,7 +462,7 @@ describe('accounts and members', () => {
       await post(owner, '/accounts', { onlyFansUserId: '5550003', username: 'three' }),
     );
     const viewer = randomUUID();
-    data<Member>(await post(owner, `/accounts/${account.id}/members`, { userId: viewer, role: 'viewer' }));
+    await join(owner, account.id, viewer, 'viewer');
     const before = await rowCounts(app);
     const again = data<Account>(
       await post(viewer, '/accounts', { onlyFansUserId: '5550003', username: 'renamed' }),
@@ -501,22 +499,30 @@ describe('accounts and members', () => {
     expect(await rowCounts(app)).toEqual(before);
   });
 
-  test('a manager can add a chatter but cannot make, demote or remove an owner', async () => {
+  test('a manager can change a member to chatter but cannot make, demote or remove an owner', async () => {
     const account = await seedAccount(app, '4323');
     const manager = account.users.manager;
-    const newcomer = randomUUID();
-    const added = data<Member>(
-      await post(manager, `/accounts/${account.account.id}/members`, { userId: newcomer, role: 'chatter' }),
+    const promoted = data<Member>(
+      await post(manager, `/accounts/${account.account.id}/members`, {
+        userId: account.users.viewer,
+        role: 'chatter',
+      }),
     );
-    expect(added).toMatchObject({ accountId: account.account.id, userId: newcomer, role: 'chatter' });
-    expect((await post(newcomer, '/update-note', { fanId: '4323', content: 'new chatter' })).status).toBe(
-      200,
-    );
+    expect(promoted).toMatchObject({
+      accountId: account.account.id,
+      userId: account.users.viewer,
+      role: 'chatter',
+    });
+    expect(
+      (await post(account.users.viewer, '/update-note', { fanId: '4323', content: 'new chatter' })).status,
+    ).toBe(200);
 
     const before = await accountMembers(account.account.id);
     const refused = [
-      await post(manager, `/accounts/${account.account.id}/members`, { userId: randomUUID(), role: 'owner' }),
-      await post(manager, `/accounts/${account.account.id}/members`, { userId: newcomer, role: 'owner' }),
+      await post(manager, `/accounts/${account.account.id}/members`, {
+        userId: account.users.chatter,
+        role: 'owner',
+      }),
       await post(manager, `/accounts/${account.account.id}/members`, { userId: manager, role: 'owner' }),
       await post(manager, `/accounts/${account.account.id}/members`, {
         userId: account.users.owner,
@@ -526,6 +532,26 @@ describe('accounts and members', () => {
     ];
     for (const reply of refused) expectError(reply, 403, 'permission_denied');
     expect(await accountMembers(account.account.id)).toEqual(before);
+  });
+
+  test('the members endpoint makes nobody a member: a user who is not one is 404, "invite them"', async () => {
+    const account = await seedAccount(app, '4327');
+    const before = await rowCounts(app);
+    const outsider = randomUUID();
+    for (const [actor, role] of [
+      [account.users.owner, 'chatter'],
+      [account.users.owner, 'owner'],
+      [account.users.manager, 'viewer'],
+    ] as const) {
+      const body = expectError(
+        await post(actor, `/accounts/${account.account.id}/members`, { userId: outsider, role }),
+        404,
+        'resource_not_found',
+      );
+      expect(body.error.message).toContain('invite them');
+    }
+    expect(await rowCounts(app)).toEqual(before);
+    expect(data<Account[]>(await send(outsider, 'GET', '/accounts'))).toEqual([]);
   });
 
   test('the last owner can be neither removed nor demoted; with a second owner they can step down', async () => {
@@ -622,12 +648,7 @@ describe('a fan in several of your accounts', () => {
     first = await seedAccount(app, '4242');
     second = await seedAccount(app, '4242');
     user = first.users.chatter;
-    data<Member>(
-      await post(second.users.owner, `/accounts/${second.account.id}/members`, {
-        userId: user,
-        role: 'chatter',
-      }),
-    );
+    await join(second.users.owner, second.account.id, user, 'chatter');
   });
 
   test('without accountId is 400 validation_error asking for accountId, listing the accounts', async () => {

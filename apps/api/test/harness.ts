@@ -70,6 +70,7 @@ export async function createTestApp(
     inFlight: new InFlightLimit(options.concurrent ?? 4),
     now: clock.now,
     logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
+    publicUrl: options.publicUrl,
   };
   const token = (userId: string) =>
     mintToken({ secret, issuer: ISSUER, userId, now: Math.floor(clock.now().getTime() / 1000) });

@@ -118,22 +118,42 @@ describe('the live hub (real memberships on the test database, a manual clock)',
     expect(hub.accountsOf(other.users.chatter)).toEqual(new Set());
   });
 
-  test('a member added to an account starts getting its pokes at the next refresh', async () => {
+  test('a member who joined through another process starts getting its pokes at the next refresh', async () => {
     const other = await seedAccount(app, '556');
     const joining = randomUUID();
     const joiner = collect(await open(joining));
-    await (
+    // No hub of this process was told (deps.live is unset): the periodic refresh must find the member.
+    const invite = await (
       await app.caller(other.users.owner)
-    ).accounts.addMember({
-      accountId: other.account.id,
-      userId: joining,
-      role: 'viewer',
-    });
-    await clock.advance(2_000);
-    await hub.refreshMemberships();
+    ).accounts.createInvite({ accountId: other.account.id, role: 'viewer' });
+    await (await app.caller(joining)).invites.redeem({ code: invite.data.code });
     hub.poke(change(other.account.id, '556', 1));
     await clock.advance(0);
-    expect(joiner.seen).toEqual([{ type: 'change', accountId: other.account.id, fanId: '556', version: 1 }]);
+    expect(joiner.seen).toEqual([]);
+    await clock.advance(2_000);
+    await hub.refreshMemberships();
+    hub.poke(change(other.account.id, '556', 2));
+    await clock.advance(0);
+    expect(joiner.seen).toEqual([{ type: 'change', accountId: other.account.id, fanId: '556', version: 2 }]);
+  });
+
+  test("redeeming an invite puts the account on the redeemer's open streams at once", async () => {
+    const other = await seedAccount(app, '557');
+    const joining = randomUUID();
+    const joiner = collect(await open(joining));
+    app.deps.live = hub;
+    try {
+      const invite = await (
+        await app.caller(other.users.manager)
+      ).accounts.createInvite({ accountId: other.account.id, role: 'chatter' });
+      const redeemed = await (await app.caller(joining)).invites.redeem({ code: invite.data.code });
+      expect(redeemed.data.joined).toBe(true);
+    } finally {
+      delete app.deps.live;
+    }
+    hub.poke(change(other.account.id, '557', 1));
+    await clock.advance(0);
+    expect(joiner.seen).toEqual([{ type: 'change', accountId: other.account.id, fanId: '557', version: 1 }]);
   });
 
   test("a stream filtered to one fan gets that fan's pokes only", async () => {

@@ -615,13 +615,17 @@ describe.skipIf(!process.env.DATABASE_URL)('no missed change (issue 15)', () => 
       username: `creator${runIndex}`,
     });
     const tokens = [ownerToken];
+    // Chatters join as everyone does: through an invite they redeem.
+    const invite = await postJson<{ code: string }>(
+      cluster.any(),
+      ownerToken,
+      `/api/v2/accounts/${account.id}/invites`,
+      { role: 'chatter', maxUses: CHATTERS },
+    );
     for (let i = 0; i < CHATTERS; i++) {
-      const userId = randomUUID();
-      await postJson(cluster.any(), ownerToken, `/api/v2/accounts/${account.id}/members`, {
-        userId,
-        role: 'chatter',
-      });
-      tokens.push(await tokenFor(userId));
+      const token = await tokenFor(randomUUID());
+      await postJson(cluster.any(), token, '/api/v2/invites/redeem', { code: invite.code });
+      tokens.push(token);
     }
     const fanIds = Array.from({ length: FANS_PER_RUN }, (_, i) => String(runIndex * 100 + i + 1));
     for (const fanId of fanIds) {

@@ -214,10 +214,20 @@ describe.skipIf(!process.env.DATABASE_URL)('the sync protocol on real API proces
       username: `creator${onlyFansUserId}`,
     });
     const tokens = [ownerToken];
+    // Chatters join as everyone does: through an invite they redeem.
+    const invite = await postJson<{ code: string }>(
+      api,
+      ownerToken,
+      `/api/v2/accounts/${account.id}/invites`,
+      {
+        role: 'chatter',
+        maxUses: Math.max(1, chatters),
+      },
+    );
     for (let i = 0; i < chatters; i++) {
-      const userId = randomUUID();
-      await postJson(api, ownerToken, `/api/v2/accounts/${account.id}/members`, { userId, role: 'chatter' });
-      tokens.push(await tokenFor(userId));
+      const token = await tokenFor(randomUUID());
+      await postJson(api, token, '/api/v2/invites/redeem', { code: invite.code });
+      tokens.push(token);
     }
     return { account, tokens };
   }

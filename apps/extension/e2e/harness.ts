@@ -104,6 +104,20 @@ export async function rest<T = any>(
   return json.data;
 }
 
+/** The user of `joinerToken` joins the account as everyone does: an invite of `inviterToken`, redeemed. */
+export async function joinByInvite(
+  api: string,
+  inviterToken: string,
+  accountId: string,
+  joinerToken: string,
+  role: 'owner' | 'manager' | 'chatter' | 'viewer',
+): Promise<void> {
+  const invite = await rest<{ code: string }>(api, inviterToken, 'POST', `/accounts/${accountId}/invites`, {
+    role,
+  });
+  await rest(api, joinerToken, 'POST', '/invites/redeem', { code: invite.code });
+}
+
 /** Debian's Chromium (installed by .ci/run), never a downloaded browser. */
 export function chromiumPath(): string {
   const candidates = [process.env.CHROMIUM_PATH, '/usr/bin/chromium', '/usr/bin/chromium-browser'];

@@ -10,6 +10,7 @@ import { CREATOR, SAM } from './fixtures/onlyfans.ts';
 import {
   configure,
   devToken,
+  joinByInvite,
   extensionPage,
   freePort,
   launchWithExtension,
@@ -32,15 +33,12 @@ const WRITES = 20;
 const MISSED_AFTER_MS = 10_000;
 
 /** The creator's account with a teammate and Sam, through REST as the CRM's web app would. */
-async function seedTeam(api: string, ownerToken: string): Promise<void> {
+async function seedTeam(api: string, ownerToken: string, teammateToken: string): Promise<void> {
   const account = await rest(api, ownerToken, 'POST', '/accounts', {
     onlyFansUserId: String(CREATOR.id),
     username: CREATOR.username,
   });
-  await rest(api, ownerToken, 'POST', `/accounts/${account.id}/members`, {
-    userId: TEAMMATE,
-    role: 'chatter',
-  });
+  await joinByInvite(api, ownerToken, account.id, teammateToken, 'chatter');
   await rest(api, ownerToken, 'POST', '/fans', {
     accountId: account.id,
     fanId: String(SAM.id),
@@ -160,7 +158,7 @@ describe('live updates, one API process (embedded PGlite)', () => {
     api = await startApi(dataDir, await freePort());
     const ownerToken = await devToken(dataDir, OWNER);
     teammateToken = await devToken(dataDir, TEAMMATE);
-    await seedTeam(api.url, ownerToken);
+    await seedTeam(api.url, ownerToken, teammateToken);
     ({ browser, extension, page } = await openPanel(api.url, ownerToken));
   }, 120_000);
 
@@ -236,7 +234,7 @@ describe.skipIf(!databaseUrl)('live updates, two API processes on PostgreSQL (DA
     b = await startApi(dataDir, await freePort(), database.url);
     const ownerToken = await devToken(dataDir, OWNER);
     teammateToken = await devToken(dataDir, TEAMMATE);
-    await seedTeam(a.url, ownerToken);
+    await seedTeam(a.url, ownerToken, teammateToken);
     ({ browser, page } = await openPanel(a.url, ownerToken));
   }, 120_000);
 

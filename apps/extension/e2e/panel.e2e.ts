@@ -8,6 +8,7 @@ import { POLL_INTERVAL_MS } from '../src/utils/messages.ts';
 import { CREATOR, LEO, MIA, SAM } from './fixtures/onlyfans.ts';
 import {
   devToken,
+  joinByInvite,
   freePort,
   launchWithExtension,
   rest,
@@ -69,10 +70,7 @@ beforeAll(async () => {
     username: CREATOR.username,
   });
   accountId = account.id;
-  await rest(api.url, ownerToken, 'POST', `/accounts/${accountId}/members`, {
-    userId: TEAMMATE,
-    role: 'chatter',
-  });
+  await joinByInvite(api.url, ownerToken, accountId, teammateToken, 'chatter');
   await rest(api.url, ownerToken, 'POST', '/fans', {
     accountId,
     fanId: String(SAM.id),
@@ -252,11 +250,9 @@ describe('a chatter made a viewer on one account while offline (issue 14)', () =
       username: 'creator_two',
     });
     secondAccount = second.id;
+    const chatterToken = await devToken(dataDir, CHATTER);
     for (const account of [accountId, secondAccount]) {
-      await rest(api.url, ownerToken, 'POST', `/accounts/${account}/members`, {
-        userId: CHATTER,
-        role: 'chatter',
-      });
+      await joinByInvite(api.url, ownerToken, account, chatterToken, 'chatter');
     }
     await rest(api.url, ownerToken, 'POST', '/fans', { accountId, fanId: String(MIA.id) });
     await rest(api.url, ownerToken, 'POST', '/fans', {
@@ -266,7 +262,6 @@ describe('a chatter made a viewer on one account while offline (issue 14)', () =
       name: LEO.name,
     });
     // The extension is signed in as the chatter now.
-    const chatterToken = await devToken(dataDir, CHATTER);
     await browser.worker.evaluate(
       async (settings) => {
         await (globalThis as any).chrome.storage.local.set({ settings });

@@ -1,6 +1,6 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import type { Role } from '@fannotes/contract';
-import { accounts, fans, memberships, notes, openPostgres, type Database } from '@fannotes/db';
+import { accounts, fans, invites, memberships, notes, openPostgres, type Database } from '@fannotes/db';
 import { createTestDatabase, type TestDatabase } from '@fannotes/db/testing';
 import { sql, type SQL } from 'drizzle-orm';
 import { serverUrl } from './config.ts';
@@ -149,6 +149,25 @@ export async function addMembership(
     });
 }
 
+/** A live invite written directly (fixture): its code is unknown to everyone (a random hash). Its id. */
+export async function seedInvite(db: Database, account: SeededAccount, role: Role): Promise<string> {
+  const now = new Date();
+  const [invite] = await db
+    .insert(invites)
+    .values({
+      accountId: account.accountId,
+      codeHash: randomBytes(32).toString('hex'),
+      codeHint: 'TEST',
+      role,
+      createdBy: account.users.owner,
+      createdAt: now,
+      expiresAt: new Date(now.getTime() + 24 * 3600 * 1000),
+      maxUses: 5,
+    })
+    .returning({ id: invites.id });
+  return invite!.id;
+}
+
 /** A note written directly (fixture), stamped with the fan's next version. */
 export async function seedNote(
   db: Database,
@@ -203,6 +222,7 @@ export async function accountSnapshot(
           (select coalesce(string_agg(t::text, E'\n' order by t::text), '') from memberships t where t.account_id = ${accountId}),
           (select coalesce(string_agg(t::text, E'\n' order by t::text), '') from fans t where t.account_id = ${accountId}),
           (select coalesce(string_agg(t::text, E'\n' order by t::text), '') from notes t where t.account_id = ${accountId}),
+          (select coalesce(string_agg(t::text, E'\n' order by t::text), '') from invites t where t.account_id = ${accountId}),
           (select coalesce(string_agg(t::text, E'\n' order by t::text), '') from sync_clients t
              where t.user_id in (select user_id from memberships where account_id = ${accountId})
                and t.user_id is distinct from ${exceptUser}::uuid)
@@ -220,6 +240,8 @@ export async function databaseDigest(db: Database): Promise<string> {
           (select string_agg(t::text, ',' order by t::text) from memberships t),
           (select string_agg(t::text, ',' order by t::text) from fans t),
           (select string_agg(t::text, ',' order by t::text) from notes t),
+          (select string_agg(t::text, ',' order by t::text) from invites t),
+          (select string_agg(t::text, ',' order by t::text) from profiles t),
           (select string_agg(t::text, ',' order by t::text) from sync_clients t))) as digest`,
   );
   return row!.digest;

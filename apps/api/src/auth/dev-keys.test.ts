@@ -110,6 +110,7 @@ describe('mintToken', () => {
       email: null,
       isAnonymous: false,
       sessionId: decodeJwt(token).session_id,
+      tokenName: null,
     });
   });
 

@@ -68,6 +68,8 @@ export interface MintTokenOptions {
   /** Default 3600, Supabase's default access token lifetime. */
   expiresInSec?: number;
   email?: string;
+  /** Supabase's `user_metadata` (e.g. `{ full_name }` from a sign-up form or an OAuth provider). */
+  userMetadata?: Record<string, unknown>;
   /** Epoch seconds; tests pass a fixed one. */
   now?: number;
 }
@@ -86,7 +88,7 @@ export async function mintToken(opts: MintTokenOptions): Promise<string> {
     email: opts.email ?? '',
     phone: '',
     app_metadata: { provider: 'email', providers: ['email'] },
-    user_metadata: {},
+    user_metadata: opts.userMetadata ?? {},
     role: 'authenticated',
     aal: 'aal1',
     amr: [{ method: 'password', timestamp: now }],

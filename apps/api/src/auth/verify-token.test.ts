@@ -149,7 +149,21 @@ describe('accepted tokens', () => {
       email: 'chatter@example.com',
       isAnonymous: false,
       sessionId: SESSION_ID,
+      tokenName: 'chatter',
     });
+  });
+
+  test("the token's name is user_metadata.full_name, else name, else the email's local part", async () => {
+    const verify = verifier();
+    const nameOf = async (extra: Record<string, unknown>) =>
+      (await verify(await signHs(claims(extra)))).tokenName;
+    expect(await nameOf({ user_metadata: { full_name: ' Ana  Lima ', name: 'ana' } })).toBe('Ana Lima');
+    expect(await nameOf({ user_metadata: { name: 'Bea' } })).toBe('Bea');
+    expect(await nameOf({ user_metadata: { full_name: '   ', name: 42 } })).toBe('chatter');
+    expect(await nameOf({ user_metadata: 'not an object' })).toBe('chatter');
+    expect(await nameOf({ user_metadata: { full_name: 'Zo\u0000ë\n\u0007' } })).toBe('Zoë');
+    expect(await nameOf({ user_metadata: { full_name: 'x'.repeat(200) } })).toBe('x'.repeat(80));
+    expect(await nameOf({ email: '', user_metadata: {} })).toBeNull();
   });
 
   test('valid ES256 and RS256 tokens verify against the project key set', async () => {

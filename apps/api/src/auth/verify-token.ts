@@ -9,7 +9,7 @@ import {
   type FlattenedJWSInput,
   type JWTVerifyGetKey,
 } from 'jose';
-import { UserId } from '@fannotes/contract';
+import { DisplayName, UserId } from '@fannotes/contract';
 import { ApiError } from '../errors.ts';
 
 export interface AuthConfig {
@@ -49,6 +49,12 @@ export interface AuthUser {
   /** A Supabase anonymous sign-in: authenticated, but not allowed to use this API. */
   isAnonymous: boolean;
   sessionId: string | null;
+  /**
+   * The name the token gives the user: `user_metadata.full_name`, else `user_metadata.name`, else the
+   * email's local part; null when it has none. Trimmed, control characters dropped, at most 80
+   * characters. Shown to teammates unless the member set their own (services/profiles.ts).
+   */
+  tokenName: string | null;
 }
 
 export type TokenVerifier = (token: string) => Promise<AuthUser>;
@@ -228,7 +234,35 @@ function userFromClaims(payload: JWTPayload, now: Date, clockTolerance: number):
     isAnonymous: payload.is_anonymous === true,
     sessionId:
       typeof payload.session_id === 'string' && payload.session_id !== '' ? payload.session_id : null,
+    tokenName: nameFromClaims(payload),
   };
+}
+
+const MAX_NAME_LENGTH = 80;
+
+/** See AuthUser.tokenName. */
+export function nameFromClaims(payload: JWTPayload): string | null {
+  const metadata =
+    typeof payload.user_metadata === 'object' && payload.user_metadata !== null
+      ? (payload.user_metadata as Record<string, unknown>)
+      : {};
+  const email = typeof payload.email === 'string' ? payload.email : '';
+  for (const candidate of [metadata.full_name, metadata.name, email.split('@')[0]]) {
+    const name = cleanName(candidate);
+    if (name) return name;
+  }
+  return null;
+}
+
+function cleanName(value: unknown): string | null {
+  if (typeof value !== 'string') return null;
+  // eslint-disable-next-line no-control-regex
+  const name = value
+    .replace(/[\u0000-\u001f\u007f-\u009f]/g, '')
+    .replace(/\s+/g, ' ')
+    .trim();
+  const parsed = DisplayName.safeParse([...name].slice(0, MAX_NAME_LENGTH).join(''));
+  return parsed.success ? parsed.data : null;
 }
 
 function failure(reason: keyof typeof message, cause?: unknown): ApiError {

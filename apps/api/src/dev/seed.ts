@@ -1,5 +1,5 @@
 import { accounts, fans, memberships, type Database } from '@fannotes/db';
-import { eq } from 'drizzle-orm';
+import { and, eq } from 'drizzle-orm';
 import { withFanWrite } from '../services/fan-transaction.ts';
 import { applyNoteChanges } from '../services/note-writes.ts';
 
@@ -16,7 +16,9 @@ export async function seedDemo(db: Database, now: Date): Promise<void> {
   const [existing] = await db
     .select({ id: accounts.id })
     .from(accounts)
-    .where(eq(accounts.onlyFansUserId, DEMO_ACCOUNT.onlyFansUserId));
+    .where(
+      and(eq(accounts.onlyFansUserId, DEMO_ACCOUNT.onlyFansUserId), eq(accounts.createdBy, DEMO_OWNER_ID)),
+    );
   if (existing) return;
   const [account] = await db
     .insert(accounts)

@@ -331,6 +331,21 @@ export class LiveHub {
     return this.refreshing;
   }
 
+  /**
+   * Reads one user's memberships now (they just joined an account): their open streams on this process
+   * hear the new account's pokes at once, not at the next refresh. Never fails: the timer catches up.
+   */
+  async refreshUser(userId: string): Promise<void> {
+    if (!this.users.has(userId)) return;
+    const generation = ++this.generation;
+    try {
+      const loaded = await this.options.loadMemberships([userId]);
+      this.applyMemberships(userId, loaded.get(userId) ?? [], generation);
+    } catch (error) {
+      this.options.logger?.warn({ err: error }, 'live: membership refresh failed');
+    }
+  }
+
   private applyMemberships(userId: string, accountIds: readonly string[], generation: number): void {
     const user = this.users.get(userId);
     if (!user || user.generation > generation) return;

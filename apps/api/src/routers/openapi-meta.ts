@@ -8,7 +8,7 @@ const commonErrors = [400, 401, 403, 404, 503];
 
 /** REST metadata for a procedure that needs a Supabase access token. */
 export function protectedRoute(
-  tag: 'notes' | 'accounts' | 'fans',
+  tag: 'notes' | 'accounts' | 'fans' | 'profile',
   method: Method,
   path: `/${string}`,
   summary: string,

@@ -6,16 +6,21 @@ import type {
   RemovedMember,
   Role,
 } from '@fannotes/contract';
-import { accounts, memberships, type Transaction } from '@fannotes/db';
+import { accounts, memberships, profiles, type Database, type Transaction } from '@fannotes/db';
 import { and, asc, eq } from 'drizzle-orm';
 import type { z } from 'zod';
 import type { AuthedContext } from '../context.ts';
 import { ApiError } from '../errors.ts';
 import { accountNotFound, requireRight, roleOn } from './authz.ts';
+import { fallbackDisplayName, refreshProfileFromToken } from './profiles.ts';
 import { toAccount, toMember } from './serialize.ts';
 
-/** GET /api/v2/accounts: the caller's accounts with their role on each. */
+/**
+ * GET /api/v2/accounts: the caller's accounts with their role on each. What a client calls when a
+ * session starts, so the caller's display name is refreshed from their token here.
+ */
 export async function listAccounts(ctx: AuthedContext): Promise<Account[]> {
+  await refreshProfileFromToken(ctx.deps.db, ctx.user, ctx.deps.now());
   const rows = await ctx.deps.db
     .select({ account: accounts, role: memberships.role })
     .from(memberships)
@@ -26,9 +31,11 @@ export async function listAccounts(ctx: AuthedContext): Promise<Account[]> {
 }
 
 /**
- * POST /api/v2/accounts: registers an OnlyFans creator page and makes the caller its owner.
- * Registering a page someone already registered makes nobody a member: a member gets the account
- * back, anyone else 403 (an owner must add them).
+ * POST /api/v2/accounts: registers an OnlyFans creator page as a new account with the caller as its
+ * owner. Several teams (agencies) may register the same creator, each its own account: nothing here
+ * depends on, or reveals, another team's registration. A caller who is already a member of an account
+ * for this creator gets that one back with their role (the oldest, if several), so a retried or
+ * concurrent registration by one user makes one account (the unique index on creator and registrant).
  */
 export async function registerAccount(
   ctx: AuthedContext,
@@ -36,7 +43,10 @@ export async function registerAccount(
 ): Promise<Account> {
   const now = ctx.deps.now();
   const userId = ctx.user.userId;
+  await refreshProfileFromToken(ctx.deps.db, ctx.user, now);
   return ctx.deps.db.transaction(async (tx) => {
+    const mine = await memberAccountForCreator(tx, userId, input.onlyFansUserId);
+    if (mine) return mine;
     const [created] = await tx
       .insert(accounts)
       .values({
@@ -45,7 +55,7 @@ export async function registerAccount(
         createdBy: userId,
         createdAt: now,
       })
-      .onConflictDoNothing({ target: accounts.onlyFansUserId })
+      .onConflictDoNothing({ target: [accounts.onlyFansUserId, accounts.createdBy] })
       .returning();
     if (created) {
       await tx
@@ -53,30 +63,51 @@ export async function registerAccount(
         .values({ accountId: created.id, userId, role: 'owner', createdAt: now, updatedAt: now });
       return toAccount(created, 'owner');
     }
-    const [existing] = await tx
-      .select({ account: accounts, role: memberships.role })
-      .from(accounts)
-      .leftJoin(memberships, and(eq(memberships.accountId, accounts.id), eq(memberships.userId, userId)))
-      .where(eq(accounts.onlyFansUserId, input.onlyFansUserId));
-    if (!existing?.role) {
-      throw new ApiError(
-        'permission_denied',
-        'This OnlyFans account is already registered; ask one of its owners to add you.',
-      );
-    }
-    return toAccount(existing.account, existing.role);
+    // A concurrent registration by the same user won (committed: this statement sees it), or the
+    // caller registered this creator before and has since left that account.
+    const again = await memberAccountForCreator(tx, userId, input.onlyFansUserId);
+    if (again) return again;
+    throw new ApiError(
+      'validation_error',
+      'You registered this creator before and then left that account: ask one of its owners for an invite.',
+    );
   });
+}
+
+async function memberAccountForCreator(
+  tx: Transaction,
+  userId: string,
+  onlyFansUserId: string,
+): Promise<Account | undefined> {
+  const [row] = await tx
+    .select({ account: accounts, role: memberships.role })
+    .from(accounts)
+    .innerJoin(memberships, and(eq(memberships.accountId, accounts.id), eq(memberships.userId, userId)))
+    .where(eq(accounts.onlyFansUserId, onlyFansUserId))
+    .orderBy(asc(accounts.createdAt), asc(accounts.id))
+    .limit(1);
+  return row ? toAccount(row.account, row.role) : undefined;
+}
+
+/** An account's members with their display names (services/profiles.ts), oldest member first. */
+async function membersOf(db: Database | Transaction, accountId: string, userId?: string): Promise<Member[]> {
+  const rows = await db
+    .select({ member: memberships, displayName: profiles.displayName })
+    .from(memberships)
+    .leftJoin(profiles, eq(profiles.userId, memberships.userId))
+    .where(
+      userId === undefined
+        ? eq(memberships.accountId, accountId)
+        : and(eq(memberships.accountId, accountId), eq(memberships.userId, userId)),
+    )
+    .orderBy(asc(memberships.createdAt), asc(memberships.userId));
+  return rows.map((row) => toMember(row.member, row.displayName ?? fallbackDisplayName(row.member.userId)));
 }
 
 /** GET /api/v2/accounts/{accountId}/members: any member may see who else is on the account. */
 export async function listMembers(ctx: AuthedContext, accountId: string): Promise<Member[]> {
   await roleOn(ctx.deps.db, ctx.user.userId, accountId);
-  const rows = await ctx.deps.db
-    .select()
-    .from(memberships)
-    .where(eq(memberships.accountId, accountId))
-    .orderBy(asc(memberships.createdAt), asc(memberships.userId));
-  return rows.map(toMember);
+  return membersOf(ctx.deps.db, accountId);
 }
 
 /**
@@ -127,26 +158,27 @@ async function membershipTransaction<T>(
   });
 }
 
-/** POST /api/v2/accounts/{accountId}/members: adds a member, or changes the role of one. */
+/**
+ * POST /api/v2/accounts/{accountId}/members: changes the role of a member. Nobody becomes a member
+ * here: joining takes the joiner's consent, an invite they redeem (services/invites.ts).
+ */
 export async function addMember(ctx: AuthedContext, input: z.output<typeof AddMemberInput>): Promise<Member> {
   return membershipTransaction(ctx, input.accountId, input.userId, async (tx, actorRole, currentRole) => {
+    if (!currentRole) {
+      throw new ApiError(
+        'resource_not_found',
+        'This user is not a member of this account: invite them (POST /api/v2/accounts/{accountId}/invites).',
+      );
+    }
     await checkOwnerRules(tx, actorRole, input.accountId, { currentRole, newRole: input.role });
-    const now = ctx.deps.now();
-    const [row] = await tx
-      .insert(memberships)
-      .values({
-        accountId: input.accountId,
-        userId: input.userId,
-        role: input.role,
-        createdAt: now,
-        updatedAt: now,
-      })
-      .onConflictDoUpdate({
-        target: [memberships.accountId, memberships.userId],
-        set: { role: input.role, updatedAt: now },
-      })
-      .returning();
-    return toMember(row!);
+    if (currentRole !== input.role) {
+      await tx
+        .update(memberships)
+        .set({ role: input.role, updatedAt: ctx.deps.now() })
+        .where(and(eq(memberships.accountId, input.accountId), eq(memberships.userId, input.userId)));
+    }
+    const [member] = await membersOf(tx, input.accountId, input.userId);
+    return member!;
   });
 }
 

@@ -114,11 +114,13 @@ export function toAccount(row: typeof accounts.$inferSelect, role: Role): Accoun
   };
 }
 
-export function toMember(row: typeof memberships.$inferSelect): Member {
+/** `displayName`: the member's profile name, or services/profiles.ts fallbackDisplayName without one. */
+export function toMember(row: typeof memberships.$inferSelect, displayName: string): Member {
   return {
     accountId: row.accountId,
     userId: row.userId,
     role: row.role,
+    displayName,
     createdAt: row.createdAt.toISOString(),
     updatedAt: row.updatedAt.toISOString(),
   };

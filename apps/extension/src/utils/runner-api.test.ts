@@ -61,7 +61,8 @@ async function account(fanCount: number) {
   const registered = (
     await owner.accounts.register({ onlyFansUserId, username: `creator_${onlyFansUserId}` })
   ).data;
-  await owner.accounts.addMember({ accountId: registered.id, userId: CHATTER, role: 'chatter' });
+  const invite = (await owner.accounts.createInvite({ accountId: registered.id, role: 'chatter' })).data;
+  await (await app.caller(CHATTER)).invites.redeem({ code: invite.code });
   const fanIds: string[] = [];
   for (let i = 0; i < fanCount; i++) {
     const fanId = String(fanNumber++);

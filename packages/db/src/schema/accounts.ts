@@ -1,15 +1,24 @@
 import { sql } from 'drizzle-orm';
-import { check, index, pgTable, primaryKey, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+import { check, index, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 
-/** One OnlyFans creator page managed in the CRM. */
-export const accounts = pgTable('accounts', {
-  id: uuid('id').primaryKey().defaultRandom(),
-  /** OnlyFans' numeric user id of the creator; one account per creator page. */
-  onlyFansUserId: text('only_fans_user_id').notNull().unique(),
-  username: text('username').notNull(),
-  createdBy: uuid('created_by').notNull(),
-  createdAt: timestamp('created_at', { withTimezone: true }).notNull(),
-});
+/**
+ * One OnlyFans creator page managed in the CRM by one team (agency). Several independent teams may
+ * register the same creator: each gets its own account, and none learns of the others. One user
+ * registers a creator once (the unique index makes two concurrent registrations by one user one).
+ */
+export const accounts = pgTable(
+  'accounts',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    /** OnlyFans' numeric user id of the creator. */
+    onlyFansUserId: text('only_fans_user_id').notNull(),
+    username: text('username').notNull(),
+    createdBy: uuid('created_by').notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull(),
+  },
+  // Also the index of lookups by creator id (its leading column).
+  (table) => [uniqueIndex('accounts_creator_registrant_unique').on(table.onlyFansUserId, table.createdBy)],
+);
 
 export const roles = ['owner', 'manager', 'chatter', 'viewer'] as const;
 
