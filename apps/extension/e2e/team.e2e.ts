@@ -84,6 +84,8 @@ describe('the Team screen', () => {
     expect(await page.locator('#accounts').textContent()).toContain(`@${CREATOR.username}`);
     await memberRow('Ana Lopez').waitFor();
     expect(await memberRow('Ana Lopez').textContent()).toContain('(you)');
+    // The only owner cannot leave (an account keeps one), so no button tempts her to.
+    expect(await memberRow('Ana Lopez').locator('button').count()).toBe(0);
   });
 
   test('an owner creates an invite: its code and link are shown once, and it is listed', async () => {
@@ -138,6 +140,7 @@ describe('the Team screen', () => {
     expect(await memberRow('Ben Carter').textContent()).toContain('(you)');
     expect(await page.locator('#members select').count()).toBe(0);
     expect(await memberRow('Ana Lopez').locator('button').count()).toBe(0);
+    expect(await memberRow('Ben Carter').locator('button').allTextContents()).toEqual(['Leave']);
     expect(await page.locator('#invite-form').count()).toBe(0);
   });
 
@@ -202,10 +205,15 @@ describe('the Team screen', () => {
     // The creator logged in on OnlyFans, as the panel tells the background.
     await (
       await currentWorker(browser)
-    ).evaluate(async (creator) => (globalThis as any).chrome.storage.local.set({ creator }), {
-      id: String(CREATOR.id),
-      username: CREATOR.username,
-    });
+    ).evaluate(
+      async (creator) => {
+        await (globalThis as any).chrome.storage.local.set({ creator });
+      },
+      {
+        id: String(CREATOR.id),
+        username: CREATOR.username,
+      },
+    );
     await page.reload();
     const choice = page.locator('#agency-choice');
     await choice.getByText(`Which agency do you work for on @${CREATOR.username}?`).waitFor();

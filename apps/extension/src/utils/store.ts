@@ -1,5 +1,5 @@
 import { storage, type StorageItemKey, type WxtStorageItem } from 'wxt/utils/storage';
-import { KEYS, defaultSettings, emptyView, type FanView, type Settings } from './model.ts';
+import { KEYS, defaultSettings, emptyView, type Settings } from './model.ts';
 
 /**
  * The format version of every stored key, kept in WXT's meta key beside it (`<key>$`: `{ v }`).

@@ -50,16 +50,23 @@ describe('which controls show', () => {
     ['chatter', 'viewer', { roles: null, remove: null }],
     ['viewer', 'owner', { roles: null, remove: null }],
   ] as const)('a %s looking at a %s', (mine, theirs, expected) => {
-    expect(memberControls({ userId: ME, role: mine }, member(OTHER, theirs))).toEqual(expected);
+    expect(memberControls({ userId: ME, role: mine }, member(OTHER, theirs), 1)).toEqual(expected);
   });
 
-  test('your own row offers "Leave", never a role change', () => {
+  test('your own row offers "Leave", never a role change; the last owner cannot leave', () => {
     for (const role of ['owner', 'manager', 'chatter', 'viewer'] as const) {
-      expect(memberControls({ userId: ME, role }, member(ME, role))).toEqual({
+      expect(memberControls({ userId: ME, role }, member(ME, role), 2)).toEqual({
         roles: null,
         remove: 'leave',
       });
     }
+    expect(memberControls({ userId: ME, role: 'owner' }, member(ME, 'owner'), 1)).toEqual({
+      roles: null,
+      remove: null,
+    });
+    expect(memberControls({ userId: ME, role: 'chatter' }, member(ME, 'chatter'), 1)).toMatchObject({
+      remove: 'leave',
+    });
   });
 
   test('an active invite is revoked by owners and managers; an owner invite only by an owner', () => {

@@ -49,13 +49,19 @@ export interface MemberControls {
 }
 
 /**
- * The controls on one member's row for the signed-in user (`me`: their id and role on the account).
- * Your own role is not changed from your own row (an owner stepping down asks another owner), so
- * that nobody locks themselves out with one click; leaving is offered to everyone (the API refuses
- * the last owner, and says so).
+ * The controls on one member's row for the signed-in user (`me`: their id and role on the account;
+ * `owners`: how many owners the account has). Your own role is not changed from your own row (an
+ * owner stepping down asks another owner), so that nobody locks themselves out with one click; leaving
+ * is offered to everyone but the last owner (an account always keeps one).
  */
-export function memberControls(me: { userId: string; role: Role }, member: Member): MemberControls {
-  if (member.userId === me.userId) return { roles: null, remove: 'leave' };
+export function memberControls(
+  me: { userId: string; role: Role },
+  member: Member,
+  owners: number,
+): MemberControls {
+  if (member.userId === me.userId) {
+    return { roles: null, remove: me.role === 'owner' && owners <= 1 ? null : 'leave' };
+  }
   if (!canManage(me.role)) return { roles: null, remove: null };
   if (member.role === 'owner' && me.role !== 'owner') return { roles: null, remove: null };
   return { roles: assignableRoles(me.role), remove: 'remove' };

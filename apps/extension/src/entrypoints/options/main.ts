@@ -24,10 +24,18 @@ export async function ask(request: OptionsRequest): Promise<Reply> {
   }
 }
 
+const stateWords: Record<SyncStatus['state'], string> = {
+  idle: 'up to date',
+  syncing: 'syncing…',
+  offline: 'offline',
+  'signed-out': 'signed out',
+  error: 'stopped',
+};
+
 function showStatus(status: SyncStatus | undefined) {
   statusBox.textContent = status
-    ? `Sync: ${status.state}${status.message ? ` (${status.message})` : ''}`
-    : 'Sync: not started';
+    ? `Sync: ${stateWords[status.state]}${status.message ? `. ${status.message}` : ''}`
+    : 'Sync: not started yet';
 }
 
 async function init() {

@@ -295,8 +295,10 @@ export function startTeamScreen(root: HTMLElement, ask: (request: OptionsRequest
   function renderMembers(account: Account): HTMLElement {
     const me = { userId: state.userId, role: account.role };
     const where = `members:${account.id}`;
-    const rows = (state.members.get(account.id) ?? []).map((member) => {
-      const controls = memberControls(me, member);
+    const members = state.members.get(account.id) ?? [];
+    const owners = members.filter((member) => member.role === 'owner').length;
+    const rows = members.map((member) => {
+      const controls = memberControls(me, member, owners);
       const roleCell = controls.roles
         ? el(
             'select',
