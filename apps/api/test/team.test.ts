@@ -431,6 +431,24 @@ describe('one creator, several agencies', () => {
     expect(await rowCounts(app)).toEqual(before);
   });
 
+  test('a user who registered a creator and left that account is told to ask for an invite', async () => {
+    const [founder, heir] = [randomUUID(), randomUUID()];
+    const account = data<Account>(
+      await post(founder, '/accounts', { onlyFansUserId: '777002', username: 'old' }),
+    );
+    const invite = data<CreatedInvite>(await createInvite(founder, account.id, { role: 'owner' }));
+    data(await redeem(heir, invite.code));
+    data(await send(founder, 'DELETE', `/accounts/${account.id}/members/${founder}`));
+    const before = await rowCounts(app);
+    const body = expectError(
+      await post(founder, '/accounts', { onlyFansUserId: '777002', username: 'again' }),
+      400,
+      'validation_error',
+    );
+    expect(body.error.message).toContain('ask one of its owners for an invite');
+    expect(await rowCounts(app)).toEqual(before);
+  });
+
   test('concurrent registrations of one creator by one user make one account', async () => {
     const user = randomUUID();
     const replies = await Promise.all(
