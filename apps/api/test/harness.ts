@@ -138,6 +138,10 @@ export async function rowCounts(app: TestApp): Promise<Record<string, number>> {
       union all select 'notes', count(*)::int from notes
       union all select 'sync_clients', count(*)::int from sync_clients
       union all select 'idempotency_keys', count(*)::int from idempotency_keys
+      union all select 'invites', count(*)::int from invites
+      union all select 'invite_uses', coalesce(sum(uses), 0)::int from invites
+      union all select 'invites_revoked', count(revoked_at)::int from invites
+      union all select 'profiles', count(*)::int from profiles
       union all select 'fan_versions', coalesce(sum(version), 0)::int from fans`,
   );
   const rows = (

@@ -111,12 +111,19 @@ export const InviteCode = z
 
 const CROCKFORD = /^[0-9A-HJKMNP-TV-Z]{26}$/;
 
-/** The canonical code (`FN-` + 26 upper-case Crockford base32 characters) in `text`, or null. */
+/**
+ * The canonical code (`FN-` + 26 upper-case Crockford base32 characters) in `text`, or null. A link's
+ * fragment is read first, and every candidate is tried: an `fn-` in a host name does not hide the code.
+ */
 export function parseInviteCode(text: string): string | null {
-  const match = /FN[-\s]?([0-9A-Za-z][0-9A-Za-z\s-]{24,60})/i.exec(text);
-  if (!match) return null;
-  const body = match[1]!.replace(/[\s-]/g, '').toUpperCase().slice(0, 26);
-  return CROCKFORD.test(body) ? `FN-${body}` : null;
+  const hash = text.lastIndexOf('#');
+  for (const part of hash >= 0 ? [text.slice(hash + 1), text] : [text]) {
+    for (const match of part.matchAll(/FN[-\s]?([0-9A-Za-z][0-9A-Za-z\s-]{24,60})/gi)) {
+      const body = match[1]!.replace(/[\s-]/g, '').toUpperCase().slice(0, 26);
+      if (CROCKFORD.test(body)) return `FN-${body}`;
+    }
+  }
+  return null;
 }
 
 /** POST /api/v2/invites/redeem. */

@@ -256,10 +256,9 @@ export function nameFromClaims(payload: JWTPayload): string | null {
 
 function cleanName(value: unknown): string | null {
   if (typeof value !== 'string') return null;
-  // eslint-disable-next-line no-control-regex
   const name = value
-    .replace(/[\u0000-\u001f\u007f-\u009f]/g, '')
     .replace(/\s+/g, ' ')
+    .replace(/\p{Cc}/gu, '')
     .trim();
   const parsed = DisplayName.safeParse([...name].slice(0, MAX_NAME_LENGTH).join(''));
   return parsed.success ? parsed.data : null;

@@ -1,5 +1,21 @@
 import type { AppRouter } from '@fannotes/api/router';
-import type { Account, Fan, Member, SyncNotesData, SyncNotesInput, UpsertFanInput } from '@fannotes/contract';
+import type {
+  Account,
+  AddMemberInput,
+  CreatedInvite,
+  CreateInviteInput,
+  Fan,
+  Invite,
+  Member,
+  Profile,
+  RedeemedInvite,
+  RemovedMember,
+  RemoveMemberInput,
+  RevokeInviteInput,
+  SyncNotesData,
+  SyncNotesInput,
+  UpsertFanInput,
+} from '@fannotes/contract';
 import { createTRPCClient, httpLink, TRPCClientError } from '@trpc/client';
 import { parseRetryAfter } from './backoff.ts';
 
@@ -35,11 +51,27 @@ export interface ApiFailure {
    * new last processed id, and the ids of the request it refused now (docs/PROTOCOL.md, "Refusals").
    */
   refusal: { lastMutationId: number; refusedMutationIds: number[] } | null;
+  /** 400: the fan is in several of the caller's accounts and the request named none. */
+  ambiguous?: boolean;
 }
 
-/** The typed tRPC client of `apiUrl`, authenticated with `getToken()` on every call. */
-export function createSyncApi(apiUrl: string, getToken: () => Promise<string | null>): SyncApi & MembersApi {
-  const client = createTRPCClient<AppRouter>({
+/** The Team screen's calls (options page), on the same typed client and session as the runner's. */
+export interface TeamApi {
+  accounts(): Promise<Account[]>;
+  members(accountId: string): Promise<Member[]>;
+  /** Changes an existing member's role (nobody joins without an invite). */
+  setRole(input: AddMemberInput): Promise<Member>;
+  removeMember(input: RemoveMemberInput): Promise<RemovedMember>;
+  createInvite(input: CreateInviteInput): Promise<CreatedInvite>;
+  invites(accountId: string): Promise<Invite[]>;
+  revokeInvite(input: RevokeInviteInput): Promise<Invite>;
+  redeem(code: string): Promise<RedeemedInvite>;
+  profile(): Promise<Profile>;
+  setDisplayName(displayName: string): Promise<Profile>;
+}
+
+function trpcClient(apiUrl: string, getToken: () => Promise<string | null>) {
+  return createTRPCClient<AppRouter>({
     links: [
       httpLink({
         url: `${apiUrl.replace(/\/+$/, '')}/trpc`,
@@ -50,12 +82,33 @@ export function createSyncApi(apiUrl: string, getToken: () => Promise<string | n
       }),
     ],
   });
+}
+
+/** The typed tRPC client of `apiUrl`, authenticated with `getToken()` on every call. */
+export function createSyncApi(apiUrl: string, getToken: () => Promise<string | null>): SyncApi & MembersApi {
+  const client = trpcClient(apiUrl, getToken);
   return {
     sync: async (input) => (await client.notes.sync.mutate(input)).data,
     listAccounts: async () => (await client.accounts.list.query()).data,
     registerAccount: async (input) => (await client.accounts.register.mutate(input)).data,
     upsertFan: async (input) => (await client.fans.upsert.mutate(input)).data,
     listMembers: async (accountId) => (await client.accounts.members.query({ accountId })).data,
+  };
+}
+
+export function createTeamApi(apiUrl: string, getToken: () => Promise<string | null>): TeamApi {
+  const client = trpcClient(apiUrl, getToken);
+  return {
+    accounts: async () => (await client.accounts.list.query()).data,
+    members: async (accountId) => (await client.accounts.members.query({ accountId })).data,
+    setRole: async (input) => (await client.accounts.addMember.mutate(input)).data,
+    removeMember: async (input) => (await client.accounts.removeMember.mutate(input)).data,
+    createInvite: async (input) => (await client.accounts.createInvite.mutate(input)).data,
+    invites: async (accountId) => (await client.accounts.invites.query({ accountId })).data,
+    revokeInvite: async (input) => (await client.accounts.revokeInvite.mutate(input)).data,
+    redeem: async (code) => (await client.invites.redeem.mutate({ code })).data,
+    profile: async () => (await client.profile.get.query()).data,
+    setDisplayName: async (displayName) => (await client.profile.update.mutate({ displayName })).data,
   };
 }
 
@@ -80,7 +133,11 @@ export function classifyFailure(error: unknown, now: number): ApiFailure {
   if (status === 0) return { ...failure('offline'), message: errorMessage(error.cause ?? error) };
   if (status === 401) return failure('auth');
   if (status === 404) return { ...failure('not-found'), refusal: refusalOf(data?.details) };
-  if (status === 400 || status === 403) return { ...failure('refused'), refusal: refusalOf(data?.details) };
+  if (status === 400 || status === 403) {
+    const ambiguous =
+      status === 400 && Array.isArray((data?.details as { accountIds?: unknown })?.accountIds);
+    return { ...failure('refused'), refusal: refusalOf(data?.details), ...(ambiguous ? { ambiguous } : {}) };
+  }
   if (status === 413 || status === 415) return failure('refused');
   return failure('retry');
 }

@@ -4,12 +4,18 @@ import { createSyncApi } from './api-client.ts';
 import { realAfter } from './after.ts';
 import { LiveUpdates } from './live-updates.ts';
 import { MembersRefresher } from './members-refresh.ts';
-import { LIVE_PORT, isPortMessage, type PanelRequest, type Reply } from './messages.ts';
-import { KEYS, type FanView, type LiveStatus } from './model.ts';
+import {
+  LIVE_PORT,
+  isPortMessage,
+  optionsRequestTypes,
+  type ExtensionRequest,
+  type Reply,
+} from './messages.ts';
+import { KEYS, isViewKey, type FanView, type LiveStatus } from './model.ts';
 import { Outbox } from './outbox.ts';
 import { handleRequest } from './requests.ts';
 import { SyncRunner, type Session } from './runner.ts';
-import { sessionFrom, tokenFromCookies } from './session.ts';
+import { currentSession } from './session.ts';
 import { loadSettings } from './settings.ts';
 import { store } from './store.ts';
 
@@ -23,23 +29,14 @@ const SAFETY_NET_MINUTES = 1;
  * (an event that woke a stopped worker is delivered only to listeners present by then).
  */
 export function startBackground(): void {
+  // Stored state of an earlier version is brought to this one before anything else uses it (each key
+  // also waits for its own upgrade on first use, so nothing reads or writes an old shape meanwhile).
+  void store.migrate();
+  const viewKeys = async () => Object.keys(await browser.storage.local.get(null)).filter(isViewKey);
   const outbox = new Outbox(store, () => crypto.randomUUID());
 
-  const session = async (): Promise<Session> => {
-    const settings = await loadSettings(store);
-    let token: string | null = settings.devToken.trim() || null;
-    if (!token && settings.appOrigin) {
-      try {
-        token = tokenFromCookies(await browser.cookies.getAll({ url: settings.appOrigin }));
-      } catch {
-        token = null; // No host permission for the app origin yet: the options page asks for it.
-      }
-    }
-    const hint = settings.appOrigin
-      ? `Sign in at ${settings.appOrigin}.`
-      : 'Set the sign-in web app (or paste a token) in the FanNotes options.';
-    return sessionFrom(token, Date.now(), hint);
-  };
+  const session = async (): Promise<Session> =>
+    currentSession(await loadSettings(store), (url) => browser.cookies.getAll({ url }), Date.now());
 
   let timer: ReturnType<typeof setTimeout> | undefined;
   const runner: SyncRunner = new SyncRunner({
@@ -47,8 +44,7 @@ export function startBackground(): void {
     outbox,
     session,
     api: async (token) => createSyncApi((await loadSettings(store)).apiUrl, () => Promise.resolve(token)),
-    viewKeys: async () =>
-      Object.keys(await browser.storage.local.get(null)).filter((key) => key.startsWith('view:')),
+    viewKeys,
     schedule: (at) => {
       // A timer for short waits while the worker lives; the alarm for when it has been stopped.
       clearTimeout(timer);
@@ -92,8 +88,15 @@ export function startBackground(): void {
   });
   globalThis.addEventListener?.('online', () => live.retryNow());
 
-  browser.runtime.onMessage.addListener((message: unknown, _sender, sendResponse: (reply: Reply) => void) => {
+  browser.runtime.onMessage.addListener((message: unknown, sender, sendResponse: (reply: Reply) => void) => {
     if (typeof message !== 'object' || message === null || !('type' in message)) return false;
+    const request = message as ExtensionRequest;
+    // Settings and the account choice come from the extension's own pages, never from a web page's tab.
+    const fromExtensionPage = sender.url?.startsWith(browser.runtime.getURL('/')) ?? false;
+    if ((optionsRequestTypes as readonly string[]).includes(request.type) && !fromExtensionPage) {
+      sendResponse({ ok: false, error: 'Not allowed from this page.' });
+      return false;
+    }
     void handleRequest(
       {
         store,
@@ -101,9 +104,10 @@ export function startBackground(): void {
         runner,
         session,
         openOptions: () => browser.runtime.openOptionsPage(),
+        viewKeys,
         now: () => Date.now(),
       },
-      message as PanelRequest,
+      request,
     ).then(sendResponse);
     return true;
   });
@@ -123,7 +127,7 @@ export function startBackground(): void {
     if (area !== 'local') return;
     for (const [key, change] of Object.entries(changes)) {
       // `view:<fanId>$` would be a storage item's version, not a view.
-      if (key.startsWith('view:') && !key.endsWith('$'))
+      if (isViewKey(key))
         void members.viewChanged(change.newValue as FanView | undefined);
     }
     if (KEYS.settings in changes) {

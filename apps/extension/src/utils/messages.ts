@@ -1,5 +1,5 @@
 import type { DetectedFan } from './detect-fan.ts';
-import type { NoteEdit, OnlyFansCreator } from './model.ts';
+import type { NoteEdit, OnlyFansCreator, Settings } from './model.ts';
 import type { ObservedUser } from './onlyfans-json.ts';
 
 /**
@@ -25,6 +25,20 @@ export type PanelRequest =
   | { type: 'unsaved-dismiss'; id: number }
   | { type: 'unsaved-retry'; id: number }
   | { type: 'open-options' };
+
+/**
+ * Options page (settings, Team screen) -> background, which stays the only writer of storage. The
+ * background takes these from the extension's own pages only, never from a content script.
+ */
+export type OptionsRequest =
+  /** Settings as typed (the page asked for the host permissions first, within the click). */
+  | { type: 'settings-save'; settings: Settings }
+  /** The account (agency) this browser works in for an OnlyFans creator the user has several of. */
+  | { type: 'account-choose'; creatorId: string; accountId: string };
+
+export type ExtensionRequest = PanelRequest | OptionsRequest;
+
+export const optionsRequestTypes: readonly OptionsRequest['type'][] = ['settings-save', 'account-choose'];
 
 /** While the live-update stream is down, how often the background reads each shown fan's notes. */
 export const POLL_INTERVAL_MS = 20_000;

@@ -18,6 +18,10 @@ import type { FanSyncState } from '@fannotes/sync-core';
  *   view:<fanId>    FanView
  *   members:<accountId>  MembersEntry    (authors' names and the user's role; utils/members.ts)
  *   panelCollapsed  boolean             (written by the panel: folded to its edge tab; utils/panel-prefs.ts)
+ *   parked:<userId> another user's client, outbox and unsaved list (outbox.ts)
+ *
+ * Each key is a versioned WXT storage item (store.ts: its format history and migrations); its
+ * version is kept beside it under `<key>$`.
  */
 export const KEYS = {
   settings: 'settings',
@@ -32,6 +36,9 @@ export const KEYS = {
 } as const;
 
 export const viewKey = (fanId: string) => `view:${fanId}`;
+
+/** A stored fan view's key (not the meta key `view:<fanId>$` that holds its format version). */
+export const isViewKey = (key: string) => key.startsWith('view:') && !key.endsWith('$');
 
 export interface Settings {
   /** Base URL of the FanNotes API, e.g. `https://api.example.com` (no trailing slash). */

@@ -1,7 +1,7 @@
 import { beforeEach, expect, test, vi } from 'vitest';
 import { fakeBrowser } from 'wxt/testing';
 import { FAN, USER, fakeJwt, note, noteId } from '../test/helpers.ts';
-import { KEYS, emptyView, viewKey } from './model.ts';
+import { KEYS, defaultSettings, emptyView, isViewKey, viewKey } from './model.ts';
 import { Outbox } from './outbox.ts';
 import { handleRequest, type RequestDeps } from './requests.ts';
 import type { Session } from './runner.ts';
@@ -17,6 +17,7 @@ function deps(session: Session) {
     runner,
     session: () => Promise.resolve(session),
     openOptions: () => Promise.resolve(),
+    viewKeys: async () => Object.keys(await fakeBrowser.storage.local.get(null)).filter(isViewKey),
     now: () => 1000,
   };
   return { ...value, runner };
@@ -124,4 +125,47 @@ test('an unsaved edit is sent again with a new id (then a sync is started), or d
 
   expect(await handleRequest(d, { type: 'unsaved-dismiss', id: 2 })).toEqual({ ok: true });
   expect(await d.outbox.unsaved()).toEqual([]);
+});
+
+test('settings are saved by the background, cleaned up; bad URLs are refused and change nothing', async () => {
+  const d = deps({ ok: true, token: 't', userId: USER });
+  expect(
+    await handleRequest(d, {
+      type: 'settings-save',
+      settings: {
+        apiUrl: ' https://api.example.com/ ',
+        appOrigin: 'https://app.example.com/login',
+        devToken: ' t ',
+      },
+    }),
+  ).toEqual({ ok: true });
+  expect(await store.get(KEYS.settings)).toEqual({
+    apiUrl: 'https://api.example.com',
+    appOrigin: 'https://app.example.com',
+    devToken: 't',
+  });
+  expect(
+    await handleRequest(d, { type: 'settings-save', settings: { ...defaultSettings, apiUrl: 'ftp://x' } }),
+  ).toEqual({ ok: false, error: 'Enter http(s) URLs.' });
+  expect(await store.get(KEYS.settings)).toMatchObject({ apiUrl: 'https://api.example.com' });
+});
+
+test('choosing another agency for a creator forgets the cached notes of the previous one and syncs', async () => {
+  const d = deps({ ok: true, token: 't', userId: USER });
+  await store.set({
+    [KEYS.accounts]: { '900001': 'account-a', '900002': 'account-c' },
+    [viewKey(FAN)]: { ...emptyView(FAN), accountId: 'account-a', notes: [note(noteId(1))] },
+  });
+  expect(
+    await handleRequest(d, { type: 'account-choose', creatorId: '900001', accountId: 'account-b' }),
+  ).toEqual({ ok: true });
+  expect(await store.get(KEYS.accounts)).toEqual({ '900001': 'account-b', '900002': 'account-c' });
+  expect(await store.get(viewKey(FAN))).toBeUndefined();
+  expect(d.runner.pump).toHaveBeenCalledWith(true);
+  // The same choice again changes nothing.
+  d.runner.pump.mockClear();
+  await store.set({ [viewKey(FAN)]: { ...emptyView(FAN), accountId: 'account-b' } });
+  await handleRequest(d, { type: 'account-choose', creatorId: '900001', accountId: 'account-b' });
+  expect(await store.get(viewKey(FAN))).toMatchObject({ accountId: 'account-b' });
+  expect(d.runner.pump).not.toHaveBeenCalled();
 });

@@ -1,7 +1,8 @@
 import { randomNoteId } from './ids.ts';
 import { buildDelete, buildUpsert, validateMutation } from './edits.ts';
-import type { PanelRequest, Reply } from './messages.ts';
+import type { ExtensionRequest, PanelRequest, Reply } from './messages.ts';
 import { KEYS, viewKey, type ClientState, type FanView } from './model.ts';
+import { normalizeApiUrl, normalizeOrigin } from './settings.ts';
 import type { Outbox, UnnumberedMutation } from './outbox.ts';
 import type { Session, SyncRunner } from './runner.ts';
 import type { Store } from './store.ts';
@@ -13,6 +14,8 @@ export interface RequestDeps {
   runner: Pick<SyncRunner, 'request' | 'pump'>;
   session: () => Promise<Session>;
   openOptions: () => Promise<void>;
+  /** Every view key in storage (cached notes, forgotten when the account of a creator changes). */
+  viewKeys: () => Promise<string[]>;
   now: () => number;
 }
 
@@ -21,7 +24,7 @@ export interface RequestDeps {
  * a reply of `ok` means the change is safe whatever happens to the worker or the network next; the
  * sync that sends it runs afterwards and reports through storage.
  */
-export async function handleRequest(deps: RequestDeps, request: PanelRequest): Promise<Reply> {
+export async function handleRequest(deps: RequestDeps, request: ExtensionRequest): Promise<Reply> {
   try {
     switch (request.type) {
       case 'fan-open':
@@ -80,6 +83,20 @@ export async function handleRequest(deps: RequestDeps, request: PanelRequest): P
       case 'open-options':
         await deps.openOptions();
         return { ok: true };
+      case 'settings-save': {
+        const apiUrl = normalizeApiUrl(request.settings.apiUrl);
+        const appOrigin = request.settings.appOrigin.trim()
+          ? normalizeOrigin(request.settings.appOrigin)
+          : '';
+        if (!apiUrl || appOrigin === null) return { ok: false, error: 'Enter http(s) URLs.' };
+        await deps.store.set({
+          [KEYS.settings]: { apiUrl, appOrigin, devToken: request.settings.devToken.trim() },
+        });
+        return { ok: true };
+      }
+      case 'account-choose':
+        await chooseAccount(deps, request.creatorId, request.accountId);
+        return { ok: true };
     }
     return { ok: false, error: 'Unknown request.' };
   } catch (error) {
@@ -119,5 +136,18 @@ async function enqueue(deps: RequestDeps, fanId: string, mutations: UnnumberedMu
   for (const mutation of mutations) {
     await deps.outbox.enqueue(userId, fanId, mutation, deps.now(), validateMutation);
   }
+  void deps.runner.pump(true);
+}
+
+/**
+ * Remembers the account (agency) this browser works in for a creator. Another account than before
+ * means other notes: the cached views are forgotten (they name the previous account, which a view's
+ * sync would keep using), pending edits go to the new account, and a run starts.
+ */
+async function chooseAccount(deps: RequestDeps, creatorId: string, accountId: string): Promise<void> {
+  const accounts = (await deps.store.get<Record<string, string>>(KEYS.accounts)) ?? {};
+  if (accounts[creatorId] === accountId) return;
+  await deps.store.remove(await deps.viewKeys());
+  await deps.store.set({ [KEYS.accounts]: { ...accounts, [creatorId]: accountId } });
   void deps.runner.pump(true);
 }

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest'
 import { fakeBrowser } from 'wxt/testing';
 import { createTestApp, type TestApp } from '../../../api/test/harness.ts';
 import { createSyncApi } from './api-client.ts';
-import { KEYS, viewKey, type FanView, type SyncStatus } from './model.ts';
+import { KEYS, isViewKey, viewKey, type FanView, type SyncStatus } from './model.ts';
 import { Outbox } from './outbox.ts';
 import { SyncRunner } from './runner.ts';
 import { store } from './store.ts';
@@ -34,8 +34,7 @@ function extension(userId: string) {
     outbox,
     session: async () => ({ ok: true, token: await app.token(userId), userId }),
     api: (token) => Promise.resolve(createSyncApi(url, () => Promise.resolve(token))),
-    viewKeys: async () =>
-      Object.keys(await fakeBrowser.storage.local.get(null)).filter((key) => key.startsWith('view:')),
+    viewKeys: async () => Object.keys(await fakeBrowser.storage.local.get(null)).filter(isViewKey),
     schedule: () => {},
     now: () => app.clock.now().getTime(),
     random: () => 0.5,

@@ -6,6 +6,7 @@ import type { SyncApi } from './api-client.ts';
 import {
   KEYS,
   emptyView,
+  isViewKey,
   viewKey,
   type FanView,
   type OutboxEntry,
@@ -54,8 +55,7 @@ function setup(options: { session?: Session } = {}) {
     outbox,
     session: () => Promise.resolve(session),
     api: () => Promise.resolve(api),
-    viewKeys: async () =>
-      Object.keys(await fakeBrowser.storage.local.get(null)).filter((k) => k.startsWith('view:')),
+    viewKeys: async () => Object.keys(await fakeBrowser.storage.local.get(null)).filter(isViewKey),
     schedule: (at) => scheduled.push(at),
     now: () => now,
     random: () => 0.5,
@@ -582,6 +582,67 @@ describe('failures', () => {
     expect(await t.status()).toMatchObject({ state: 'error' });
     expect((await t.view()).error).toContain('creator account');
     expect(t.scheduled).toEqual([]);
+  });
+});
+
+describe('one creator, several agencies', () => {
+  const OTHER_ACCOUNT = '9f6f3c1e-8f5e-4f7a-9d55-2a1b3c4d5e6f';
+  const agency = (id: string, role: 'owner' | 'chatter' = 'chatter') => ({
+    id,
+    onlyFansUserId: '900001',
+    username: 'creator',
+    role,
+    createdAt: '',
+  });
+
+  test('in two agencies of the creator and none chosen: nothing is registered, the chatter is sent to the Team screen', async () => {
+    const t = setup();
+    await store.set({ [KEYS.creator]: { id: '900001', username: 'creator' } });
+    t.api.listAccounts.mockResolvedValue([agency(ACCOUNT), agency(OTHER_ACCOUNT)]);
+    await t.enqueueUpsert(noteId(1), 'which agency?', '300');
+    t.answer(refusal(404, 1, [1]));
+    await t.runner.pump(true);
+    expect(t.api.registerAccount).not.toHaveBeenCalled();
+    expect(t.api.upsertFan).not.toHaveBeenCalled();
+    expect(await t.status()).toMatchObject({ state: 'error' });
+    expect((await t.status()).message).toContain('several agencies that manage @creator');
+    expect((await t.status()).message).toContain('Team');
+    // Kept as not saved, with "try again" once the agency is chosen.
+    expect((await t.outbox.unsaved()).map((u) => [u.mutation.id, u.kind])).toEqual([[1, 'refused']]);
+    expect(await store.get(KEYS.accounts)).toBeUndefined();
+  });
+
+  test('in two agencies with one chosen: the fan goes to the chosen one, and every sync names it', async () => {
+    const t = setup();
+    await store.set({
+      [KEYS.creator]: { id: '900001', username: 'creator' },
+      [KEYS.accounts]: { '900001': OTHER_ACCOUNT },
+    });
+    t.api.listAccounts.mockResolvedValue([agency(ACCOUNT, 'owner'), agency(OTHER_ACCOUNT)]);
+    t.answer(apiError(404, 'resource_not_found'), {});
+    await t.runner.request(FAN);
+    expect(t.calls[0]).toMatchObject({ accountId: OTHER_ACCOUNT });
+    expect(t.api.upsertFan).toHaveBeenCalledWith({ accountId: OTHER_ACCOUNT, fanId: FAN });
+    expect(t.calls[1]).toMatchObject({ accountId: OTHER_ACCOUNT });
+    expect(await store.get(KEYS.accounts)).toEqual({ '900001': OTHER_ACCOUNT });
+  });
+
+  test('a fan in several of my accounts (400, none named) is synced in the logged-in creator’s account', async () => {
+    const t = setup();
+    await store.set({ [KEYS.creator]: { id: '900001', username: 'creator' } });
+    t.api.listAccounts.mockResolvedValue([
+      agency(ACCOUNT),
+      { ...agency(OTHER_ACCOUNT), onlyFansUserId: '900002', username: 'another_creator' },
+    ]);
+    t.answer(apiError(400, 'validation_error', {}, { accountIds: [ACCOUNT, OTHER_ACCOUNT] }), {
+      notes: [note(noteId(1))],
+    });
+    await t.runner.request(FAN);
+    expect(t.calls.map((call) => call.accountId)).toEqual([undefined, ACCOUNT]);
+    expect(t.api.registerAccount).not.toHaveBeenCalled();
+    expect((await t.view()).accountId).toBe(ACCOUNT);
+    expect((await t.view()).notes).toHaveLength(1);
+    expect((await t.status()).state).toBe('idle');
   });
 });
 

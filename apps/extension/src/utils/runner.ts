@@ -1,5 +1,6 @@
-import type { Mutation, SyncNotesData, SyncNotesInput } from '@fannotes/contract';
+import type { Account, Mutation, SyncNotesData, SyncNotesInput } from '@fannotes/contract';
 import { planSync, type ThrottlePolicy } from '@fannotes/sync-core';
+import { ACCOUNT_CHOICE, askMessage, chooseAccount } from './account-choice.ts';
 import { classifyFailure, type ApiFailure, type SyncApi } from './api-client.ts';
 import { applySyncData, pendingSnapshot } from './apply-sync.ts';
 import { retryDelay } from './backoff.ts';
@@ -210,6 +211,9 @@ export class SyncRunner {
     } catch (error) {
       let failure = classifyFailure(error, now());
       const { refusal } = failure;
+      // The fan is in several of the user's accounts (one creator, several agencies; or fans shared by
+      // two creators) and none was named: find the creator's account as for an unknown fan.
+      if (failure.ambiguous && !input.accountId) failure = { ...failure, kind: 'not-found' };
       if (failure.kind === 'not-found' && !registered) {
         const registration = await this.registerFan(api, view);
         if (registration === null || registration.kind !== 'refused') {
@@ -222,6 +226,8 @@ export class SyncRunner {
         }
         // Still a fan unknown to the API (its code), for the reason registration gives.
         failure = { ...failure, kind: 'refused', message: registration.message };
+        // Nothing will move for this creator until the user picks an agency: the status says so.
+        if (registration.code === ACCOUNT_CHOICE) this.refusal = registration.message;
       }
       if (snapshot && mutations.length === 0 && failure.code === 'permission_denied' && !refusal) {
         // Only the OnlyFans note made this read a write, and this user may not write to the fan (a
@@ -291,38 +297,61 @@ export class SyncRunner {
   }
 
   /**
-   * A fan unknown to the API is registered under the creator's account: the account whose
-   * OnlyFans id is the logged-in creator's (from OnlyFans' `/users/me`), registered if the user has
-   * none (they become its owner; if someone else registered it, the API says to ask them).
+   * A fan unknown to the API is registered under the creator's account: the user's account for the
+   * OnlyFans id of the logged-in creator (from OnlyFans' `/users/me`), chosen as account-choice.ts
+   * says (registered if the user has none: they become its owner; asked when they have several).
    * Returns null when done, else why not (`refused`: it cannot be done as things stand).
    */
   private async registerFan(api: SyncApi, view: FanView): Promise<ApiFailure | null> {
-    const creator = await this.deps.store.get<OnlyFansCreator>(KEYS.creator);
-    if (!creator) {
-      return {
-        kind: 'refused',
-        code: null,
-        message: 'Open your OnlyFans home page once so that FanNotes learns your creator account.',
-        retryAfterMs: null,
-        refusal: null,
-      };
-    }
+    const account = await this.resolveAccount(api, true);
+    if ('kind' in account) return account;
     try {
-      const accounts = await api.listAccounts();
-      let account = accounts.find((candidate) => candidate.onlyFansUserId === creator.id);
-      account ??= await api.registerAccount({
-        onlyFansUserId: creator.id,
-        username: creator.username ?? `u${creator.id}`,
-      });
       await api.upsertFan({
         accountId: account.id,
         fanId: view.fanId,
         ...(view.username ? { username: view.username } : {}),
         ...(view.name ? { name: view.name } : {}),
       });
-      await this.deps.store.set({ [KEYS.accounts]: { [creator.id]: account.id } });
       await updateView(this.deps.store, view.fanId, (latest) => ({ ...latest, accountId: account.id }));
       return null;
+    } catch (error) {
+      const failure = classifyFailure(error, this.deps.now());
+      // Not being allowed to add the fan is as final as a refusal, for now.
+      return failure.kind === 'not-found' ? { ...failure, kind: 'refused' } : failure;
+    }
+  }
+
+  /**
+   * The account this browser works in for the logged-in creator (see account-choice.ts), remembered
+   * under KEYS.accounts; `register`: make one when the user has none. Else why there is none.
+   */
+  private async resolveAccount(api: SyncApi, register: boolean): Promise<Account | ApiFailure> {
+    const refused = (message: string): ApiFailure => ({
+      kind: 'refused',
+      code: null,
+      message,
+      retryAfterMs: null,
+      refusal: null,
+    });
+    const creator = await this.deps.store.get<OnlyFansCreator>(KEYS.creator);
+    if (!creator) {
+      return refused('Open your OnlyFans home page once so that FanNotes learns your creator account.');
+    }
+    try {
+      const remembered = await this.deps.store.get<Record<string, string>>(KEYS.accounts);
+      const choice = chooseAccount(await api.listAccounts(), creator.id, remembered?.[creator.id]);
+      if (choice.kind === 'ask') return { ...refused(askMessage(creator.username)), code: ACCOUNT_CHOICE };
+      if (choice.kind === 'register' && !register)
+        return refused('This fan is not in your FanNotes accounts.');
+      const account =
+        choice.kind === 'use'
+          ? choice.account
+          : await api.registerAccount({
+              onlyFansUserId: creator.id,
+              username: creator.username ?? `u${creator.id}`,
+            });
+      await this.deps.store.set({ [KEYS.accounts]: { ...remembered, [creator.id]: account.id } });
+      return account;
     } catch (error) {
       const failure = classifyFailure(error, this.deps.now());
       // Not being allowed to register is as final as a refusal, for now.

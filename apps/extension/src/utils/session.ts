@@ -1,4 +1,5 @@
 import { JWT_SHAPE, decodeBase64Utf8, decodeCookieValue, sessionTokenFromCookies } from '@fannotes/contract';
+import type { Settings } from './model.ts';
 
 /**
  * The signed-in user: a Supabase access token, taken from the configured web app's session cookie
@@ -58,4 +59,28 @@ export function sessionFrom(
     return { ok: false, message: `Your session has expired. ${signInHint}`, userId: claims.userId };
   }
   return { ok: true, token, userId: claims.userId };
+}
+
+/**
+ * The session of these settings now: the pasted token, else the app's cookie (`cookies` reads them;
+ * it fails without the host permission for the app, which the options page asks for). The background
+ * and the Team screen both call the API with it.
+ */
+export async function currentSession(
+  settings: Settings,
+  cookies: (url: string) => Promise<readonly CookieLike[]>,
+  now: number,
+): Promise<ReturnType<typeof sessionFrom>> {
+  let token: string | null = settings.devToken.trim() || null;
+  if (!token && settings.appOrigin) {
+    try {
+      token = tokenFromCookies(await cookies(settings.appOrigin));
+    } catch {
+      token = null; // No host permission for the app origin yet: the options page asks for it.
+    }
+  }
+  const hint = settings.appOrigin
+    ? `Sign in at ${settings.appOrigin}.`
+    : 'Set the sign-in web app (or paste a token) in the FanNotes options.';
+  return sessionFrom(token, now, hint);
 }

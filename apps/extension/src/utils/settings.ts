@@ -1,7 +1,7 @@
 import { KEYS, defaultSettings, type Settings } from './model.ts';
 import type { Store } from './store.ts';
 
-export async function loadSettings(store: Store): Promise<Settings> {
+export async function loadSettings(store: Pick<Store, 'get'>): Promise<Settings> {
   return { ...defaultSettings, ...(await store.get<Partial<Settings>>(KEYS.settings)) };
 }
 

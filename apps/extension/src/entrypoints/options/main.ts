@@ -1,26 +1,49 @@
 import { browser } from 'wxt/browser';
+import type { OptionsRequest, Reply } from '../../utils/messages.ts';
 import { KEYS, type SyncStatus } from '../../utils/model.ts';
 import { loadSettings, normalizeApiUrl, normalizeOrigin } from '../../utils/settings.ts';
-import { store } from '../../utils/store.ts';
+import { storeReader } from '../../utils/store.ts';
+import { startTeamScreen } from './team-screen.ts';
 
 const form = document.querySelector<HTMLFormElement>('#options')!;
 const field = (name: string) => form.elements.namedItem(name) as HTMLInputElement | HTMLTextAreaElement;
 const result = document.querySelector<HTMLElement>('#result')!;
 const statusBox = document.querySelector<HTMLElement>('#status')!;
 
-async function showStatus() {
-  const status = await store.get<SyncStatus>(KEYS.status);
+/** The background stores what this page decides (it is the only writer of the extension's storage). */
+export async function ask(request: OptionsRequest): Promise<Reply> {
+  try {
+    return (
+      (await browser.runtime.sendMessage<OptionsRequest, Reply | undefined>(request)) ?? {
+        ok: false,
+        error: 'No answer from the extension.',
+      }
+    );
+  } catch (error) {
+    return { ok: false, error: error instanceof Error ? error.message : String(error) };
+  }
+}
+
+const stateWords: Record<SyncStatus['state'], string> = {
+  idle: 'up to date',
+  syncing: 'syncing…',
+  offline: 'offline',
+  'signed-out': 'signed out',
+  error: 'stopped',
+};
+
+function showStatus(status: SyncStatus | undefined) {
   statusBox.textContent = status
-    ? `Sync: ${status.state}${status.message ? ` (${status.message})` : ''}`
-    : 'Sync: not started';
+    ? `Sync: ${stateWords[status.state]}${status.message ? `. ${status.message}` : ''}`
+    : 'Sync: not started yet';
 }
 
 async function init() {
-  const settings = await loadSettings(store);
+  const settings = await loadSettings(storeReader);
   field('apiUrl').value = settings.apiUrl;
   field('appOrigin').value = settings.appOrigin;
   field('devToken').value = settings.devToken;
-  await showStatus();
+  showStatus(await storeReader.get<SyncStatus>(KEYS.status));
 }
 
 form.addEventListener('submit', (event) => {
@@ -38,14 +61,18 @@ form.addEventListener('submit', (event) => {
     .request({ origins })
     .catch(() => false)
     .then(async (granted) => {
-      await store.set({ [KEYS.settings]: { apiUrl, appOrigin, devToken: field('devToken').value.trim() } });
-      result.textContent = granted
-        ? 'Saved.'
-        : 'Saved, but without permission to reach these sites: sync cannot run.';
+      const reply = await ask({
+        type: 'settings-save',
+        settings: { apiUrl, appOrigin, devToken: field('devToken').value },
+      });
+      result.textContent = !reply.ok
+        ? reply.error
+        : granted
+          ? 'Saved.'
+          : 'Saved, but without permission to reach these sites: sync cannot run.';
     });
 });
 
-browser.storage.onChanged.addListener((changes) => {
-  if (KEYS.status in changes) void showStatus();
-});
+storeReader.watch<SyncStatus>(KEYS.status, showStatus);
 void init();
+startTeamScreen(document.querySelector<HTMLElement>('#team-root')!, ask);
