@@ -4,12 +4,13 @@
  * scenario does and what the numbers mean.
  *
  * Flags: --duration <s> per full-load run (default 5), --half-duration <s> per half-load run (default
- * 4), --rounds <n> A/B rounds (default 3: the median of three is not moved by one stalled round, the
+ * 3), --rounds <n> A/B rounds (default 3: the median of three is not moved by one stalled round, the
  * median of two is), --connections <n> (default 10), --only <scenario,...> (throttled-read,
  * delta-pull, full-sync, push-1, push-100, cold-fan, two-processes, live), --old-baseline (compare
  * with the baseline of before issue 18 instead of the floors: a join, not prepared; the history's
- * ratios), --profile (API processes write --cpu-prof profiles to bench/results/profiles/), --no-write
- * (print only).
+ * ratios), --api-env KEY=VALUE (repeatable: an environment variable for every API process, e.g.
+ * DB_PREPARE=0 for what a transaction-mode pooler's settings cost), --profile (API processes write
+ * --cpu-prof profiles to bench/results/profiles/), --no-write (print only).
  */
 import { randomBytes } from 'node:crypto';
 import { cp, mkdir, mkdtemp, rm } from 'node:fs/promises';
@@ -46,8 +47,9 @@ import { insertSeed, makeSeed, PGLITE_SIZE, POSTGRES_SIZE } from './seed.ts';
 const { values: flags } = parseArgs({
   options: {
     duration: { type: 'string', default: '5' },
-    'half-duration': { type: 'string', default: '4' },
+    'half-duration': { type: 'string', default: '3' },
     'old-baseline': { type: 'boolean', default: false },
+    'api-env': { type: 'string', multiple: true },
     rounds: { type: 'string', default: '3' },
     connections: { type: 'string', default: '10' },
     only: { type: 'string' },
@@ -71,6 +73,13 @@ for (const name of selected) {
 }
 const SUPABASE_URL = 'http://127.0.0.1:54321';
 const THROTTLED_INTERVAL_MS = 600_000;
+const API_ENV = Object.fromEntries(
+  (flags['api-env'] ?? []).map((pair) => {
+    const at = pair.indexOf('=');
+    if (at <= 0) throw new Error(`--api-env: KEY=VALUE, got ${pair}`);
+    return [pair.slice(0, at), pair.slice(at + 1)];
+  }),
+);
 
 const log = (message: string) => process.stderr.write(`[bench] ${message}\n`);
 
@@ -216,12 +225,21 @@ async function main(): Promise<void> {
             RATE_LIMIT_BURST: '1000000',
             ...(databaseUrl ? { DATABASE_URL: databaseUrl } : { DATA_DIR: dataDir! }),
             ...(counting ? { DB_QUERY_COUNT: '1' } : {}),
+            ...API_ENV,
             ...options.env,
           },
         },
       );
-      await sleep(1_000);
-      idleRss[name] = api.rss() / 2 ** 20;
+      // Idle RSS: the lowest over 2 s after it listens, before any request (the two measured
+      // processes; the others run the same code).
+      if (!counting && options.name === undefined) {
+        let lowest = Number.POSITIVE_INFINITY;
+        for (let waited = 0; waited <= 2_000; waited += 250) {
+          lowest = Math.min(lowest, api.rss());
+          await sleep(250);
+        }
+        idleRss[name] = lowest / 2 ** 20;
+      }
       return api;
     };
     let primed = false;
@@ -255,8 +273,8 @@ async function main(): Promise<void> {
       for (const name of list) {
         const scenario = scenarios[name]!;
         probes[name] = {
-          api: await probe({ url: probeApi.url, scenario, target: 'api', count: 10, warmup: 5 }),
-          floor: await probe({ url: floor.url, scenario, target: 'floor', count: 10, warmup: 5 }),
+          api: await probe({ url: probeApi.url, scenario, target: 'api', count: 10, warmup: 25 }),
+          floor: await probe({ url: floor.url, scenario, target: 'floor', count: 10, warmup: 25 }),
         };
         log(
           `${name}: round trips api ${probes[name].api.roundTrips.join(',')} ` +
