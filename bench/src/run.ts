@@ -81,7 +81,10 @@ const API_ENV = Object.fromEntries(
   }),
 );
 
-const log = (message: string) => process.stderr.write(`[bench] ${message}\n`);
+const benchStarted = Date.now();
+/** Each line with the seconds since the start: where a run's time goes. */
+const log = (message: string) =>
+  process.stderr.write(`[bench +${Math.round((Date.now() - benchStarted) / 1000)}s] ${message}\n`);
 
 async function main(): Promise<void> {
   const started = Date.now();
