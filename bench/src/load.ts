@@ -30,13 +30,15 @@ export interface LoadResult {
 export async function drive(options: {
   url: string;
   scenario: Scenario;
-  target: 'api' | 'baseline';
+  target: 'api' | 'floor';
   connections: number;
   durationSec?: number;
   amount?: number;
+  /** The first connection's slot (two drivers at once: each its own slots, users and fans). */
+  firstSlot?: number;
 }): Promise<LoadResult> {
   const { scenario, target } = options;
-  let slots = 0;
+  let slots = options.firstSlot ?? 0;
   const instance = autocannon({
     url: `${options.url}${PATH}`,
     method: 'POST',
@@ -102,7 +104,7 @@ export async function drive(options: {
 export async function pace(options: {
   url: string;
   scenario: Scenario;
-  target: 'api' | 'baseline';
+  target: 'api' | 'floor';
   slots: number;
   rate: number;
   durationSec: number;
@@ -222,6 +224,8 @@ export interface ProbeResult {
   statements: number[];
   roundTrips: number[];
   statuses: number[];
+  /** The keys of the last 2xx answer's `data` and of its first note: the floor's must be the API's. */
+  shape: string;
 }
 
 /**
@@ -232,11 +236,11 @@ export interface ProbeResult {
 export async function probe(options: {
   url: string;
   scenario: Scenario;
-  target: 'api' | 'baseline';
+  target: 'api' | 'floor';
   count: number;
   warmup: number;
 }): Promise<ProbeResult> {
-  const out: ProbeResult = { statements: [], roundTrips: [], statuses: [] };
+  const out: ProbeResult = { statements: [], roundTrips: [], statuses: [], shape: '' };
   for (let i = 0; i < options.warmup + options.count; i++) {
     const { body, token } = options.scenario.next(0, options.target);
     const response = await fetch(`${options.url}${PATH}`, {
@@ -249,9 +253,22 @@ export async function probe(options: {
     if (response.status >= 300 && process.env.BENCH_VERBOSE)
       process.stderr.write(`probe ${response.status}: ${text.slice(0, 300)}\n`);
     if (i < options.warmup) continue;
+    if (response.ok) out.shape = answerShape(text);
     out.statuses.push(response.status);
     out.statements.push(Number(response.headers.get('x-db-statements') ?? NaN));
     out.roundTrips.push(Number(response.headers.get('x-db-round-trips') ?? NaN));
   }
   return out;
+}
+
+/** `data` keys | first note's keys, sorted: what an answer holds, whatever its values. */
+function answerShape(text: string): string {
+  const answer = JSON.parse(text) as { status?: string; data?: { notes?: Record<string, unknown>[] } };
+  const data = answer.data ?? {};
+  const note = data.notes?.[0];
+  return [
+    Object.keys(answer).sort().join(','),
+    Object.keys(data).sort().join(','),
+    note ? Object.keys(note).sort().join(',') : '(no note)',
+  ].join(' | ');
 }

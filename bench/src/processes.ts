@@ -21,14 +21,15 @@ export async function buildApi(): Promise<void> {
 export const apiStartArgs = startArguments();
 
 /**
- * Bundles the baseline into bench/dist/ to run as plain JavaScript, as the API runs: under tsx it
- * would carry the loader's thread and heap (tens of MB of RSS) that the API does not.
+ * Bundles the floors (floor-server.ts) and the old baseline (old-baseline-server.ts) into bench/dist/
+ * to run as plain JavaScript, as the API runs: under tsx they would carry the loader's thread and heap
+ * (tens of MB of RSS) that the API does not.
  */
-export async function buildBaseline(): Promise<void> {
+export async function buildFloors(): Promise<void> {
   await esbuild.build({
     absWorkingDir: benchDir,
-    entryPoints: ['src/baseline-server.ts'],
-    outfile: 'dist/baseline-server.js',
+    entryPoints: ['src/floor-server.ts', 'src/old-baseline-server.ts'],
+    outdir: 'dist',
     bundle: true,
     platform: 'node',
     target: 'node20',
@@ -39,8 +40,10 @@ export async function buildBaseline(): Promise<void> {
   });
 }
 
-/** The baseline's start command from bench/, after `buildBaseline()`. */
-export const baselineStartArgs = ['dist/baseline-server.js'];
+/** The floors' start command from bench/, after `buildFloors()`. */
+export const floorStartArgs = ['dist/floor-server.js'];
+/** The old baseline's (before issue 18: a join, not prepared), after `buildFloors()`. */
+export const oldBaselineStartArgs = ['dist/old-baseline-server.js'];
 
 export interface ServerProcess {
   name: string;
@@ -55,12 +58,14 @@ export interface ServerProcess {
    * the next `peakRss()` is one scenario's. Returns false where the kernel does not allow it.
    */
   resetPeakRss: () => boolean;
+  /** The resident set size now (VmRSS), in bytes; 0 where it cannot be read. */
+  rss: () => number;
   stop: () => Promise<void>;
 }
 
 /**
  * Starts a server as its own process (its RSS and CPU are its own) and resolves once it reports its
- * port: the API's banner line, or the baseline's `listening` JSON line.
+ * port: the API's banner line, or the floor's `listening` JSON line.
  */
 export async function startServer(
   name: string,
@@ -119,6 +124,14 @@ export async function startServer(
       return false;
     }
   };
+  const rss = () => {
+    try {
+      const kb = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+      return kb ? Number(kb[1]) * 1024 : 0;
+    } catch {
+      return 0;
+    }
+  };
   const stop = async () => {
     peakRss();
     if (child.exitCode !== null || child.signalCode !== null) return;
@@ -128,5 +141,5 @@ export async function startServer(
     await exited;
     clearTimeout(timer);
   };
-  return { name, url: `http://127.0.0.1:${port}`, pid, child, output, peakRss, resetPeakRss, stop };
+  return { name, url: `http://127.0.0.1:${port}`, pid, child, output, peakRss, resetPeakRss, rss, stop };
 }

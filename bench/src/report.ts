@@ -17,12 +17,16 @@ interface Side {
 export interface ScenarioReport {
   name: string;
   title: string;
-  baselineQuery: string;
+  /** The floor it is compared with: the read floor (floor-read.ts) or the write floor (floor-write.ts). */
+  floorKind: 'read' | 'write';
+  floorQuery: string;
   api: Side;
-  baseline: Side;
+  floor: Side;
+  /** The median of the rounds' ratios (each round: ours, then the floor's run right after). */
   ratio: number;
+  roundRatios: number[];
   /**
-   * Ours at half its measured maximum, open loop (load.ts, `pace`), and the baseline at that same rate
+   * Ours at half its measured maximum, open loop (load.ts, `pace`), and the floor at that same rate
    * for scale: medians over the rounds.
    */
   halfLoad: {
@@ -31,17 +35,31 @@ export interface ScenarioReport {
     p99: number;
     conflicts: number;
     failures: number;
-    baselineP99: number;
-    runs: { api: LoadResult[]; baseline: LoadResult[] };
+    floorP99: number;
+    runs: { api: LoadResult[]; floor: LoadResult[] };
   };
   roundTrips: {
     api: { median: number; max: number };
     apiStatements: { median: number; max: number };
-    baseline: { median: number; max: number };
+    floor: { median: number; max: number };
     probeStatuses: number[];
   };
   /** The high-water mark of each server's RSS during this scenario's runs (VmHWM, reset before). */
-  peakRssMb: { api: number; baseline: number };
+  peakRssMb: { api: number; floor: number };
+}
+
+/** Throttled reads on two API processes (5 connections each) against one (10), A B A B A B. */
+export interface TwoProcessReport {
+  oneRps: number[];
+  twoRps: number[];
+  one: number;
+  two: number;
+  /** The median of the rounds' ratios. */
+  ratio: number;
+  roundRatios: number[];
+  failures: number;
+  peakRssMb: number;
+  cores: number;
 }
 
 export interface BenchReport {
@@ -57,10 +75,20 @@ export interface BenchReport {
     vacuumedBeforeEachRun?: boolean;
   };
   seed: { accounts: number; fans: number; notes: number; memberships: number; description: string };
-  settings: { durationSec: number; rounds: number; connections: number };
+  settings: {
+    durationSec: number;
+    halfLoadDurationSec: number;
+    rounds: number;
+    connections: number;
+    /** The floors (floor-server.ts), or the baseline of before issue 18 (`--old-baseline`, PGlite). */
+    comparedWith: 'floors' | 'old-baseline';
+  };
   scenarios: ScenarioReport[];
-  /** Per process over the whole run: `api-throttled`, `api-full`, `baseline`. */
+  /** Per process over the whole run: `api-throttled`, `api-full`, `floor`, ... */
   peakRssMb: Record<string, number>;
+  /** Each API process's RSS once started, before any load. */
+  idleRssMb: Record<string, number>;
+  twoProcesses?: TwoProcessReport;
   micro: MicroResult[];
   elapsedSec: number;
   loadAverage: { before: number; after: number };
@@ -75,18 +103,32 @@ export interface TargetResult {
   met: boolean;
 }
 
-const RATIO_TARGETS: Record<string, number> = { 'throttled-read': 0.6, 'full-sync': 0.4, 'push-1': 0.3 };
-const ROUND_TRIP_TARGETS: Record<string, number> = { 'throttled-read': 2, 'push-1': 6, 'push-100': 6 };
+/** Issue 18's targets: each scenario against its floor (ratios of one run, medians of the rounds). */
+const RATIO_TARGETS: Record<string, number> = {
+  'throttled-read': 0.75,
+  'delta-pull': 0.75,
+  'full-sync': 0.6,
+  'push-1': 0.6,
+  'push-100': 0.5,
+};
+/** Database round trips per request, counted by the driver. */
+const ROUND_TRIP_TARGETS: Record<string, number> = { 'throttled-read': 1, 'delta-pull': 1 };
+const HALF_LOAD_P99_MS = 50;
+const PEAK_RSS_MB = 200;
+const IDLE_RSS_MB = 80;
+const TWO_PROCESS_RATIO = 1.6;
 
 export function evaluateTargets(report: BenchReport): TargetResult[] {
   const out: TargetResult[] = [];
   const byName = new Map(report.scenarios.map((scenario) => [scenario.name, scenario]));
+  const against =
+    report.settings.comparedWith === 'floors' ? '' : ' (against the OLD baseline: not the target)';
   for (const [name, target] of Object.entries(RATIO_TARGETS)) {
     const scenario = byName.get(name);
     if (!scenario) continue;
     out.push({
-      target: `${scenario.title}: >= ${target}x the baseline's requests per second`,
-      value: `${scenario.ratio.toFixed(2)}x`,
+      target: `${scenario.title}: >= ${target}x the ${scenario.floorKind} floor${against}`,
+      value: `${scenario.ratio.toFixed(2)}x (rounds ${scenario.roundRatios.map((r) => r.toFixed(2)).join(', ')})`,
       met: scenario.ratio >= target,
     });
   }
@@ -94,26 +136,44 @@ export function evaluateTargets(report: BenchReport): TargetResult[] {
     const scenario = byName.get(name);
     if (!scenario) continue;
     out.push({
-      target: `${scenario.title}: <= ${target} database round trips`,
-      value: `${scenario.roundTrips.api.max}`,
+      target: `${scenario.title}: ${target} database round trip${target === 1 ? '' : 's'}`,
+      value: `${scenario.roundTrips.api.max} (${scenario.roundTrips.apiStatements.max} statements)`,
       met: scenario.roundTrips.api.max <= target,
     });
   }
   for (const scenario of report.scenarios) {
     out.push({
-      target: `${scenario.title}: p99 < 50 ms at half the measured maximum (${scenario.halfLoad.rate} rps)`,
+      target: `${scenario.title}: p99 < ${HALF_LOAD_P99_MS} ms at half the measured maximum (${scenario.halfLoad.rate} req/s)`,
       value:
         `${ms(scenario.halfLoad.p99)} ms (rounds ${scenario.halfLoad.runs.api.map((run) => ms(run.p99)).join(', ')}; ` +
-        `baseline ${ms(scenario.halfLoad.baselineP99)} ms)`,
-      met: scenario.halfLoad.p99 < 50,
+        `floor ${ms(scenario.halfLoad.floorP99)} ms)`,
+      met: scenario.halfLoad.p99 < HALF_LOAD_P99_MS,
     });
   }
-  const heaviest = [...report.scenarios].sort((a, b) => b.peakRssMb.api - a.peakRssMb.api)[0];
-  if (heaviest) {
+  for (const scenario of report.scenarios) {
     out.push({
-      target: `peak RSS of the API under load < 200 MB (highest: ${heaviest.title})`,
-      value: `${heaviest.peakRssMb.api.toFixed(0)} MB (baseline ${heaviest.peakRssMb.baseline.toFixed(0)} MB)`,
-      met: heaviest.peakRssMb.api < 200,
+      target: `${scenario.title}: peak RSS of the API < ${PEAK_RSS_MB} MB`,
+      value: `${scenario.peakRssMb.api.toFixed(0)} MB (floor ${scenario.peakRssMb.floor.toFixed(0)} MB)`,
+      met: scenario.peakRssMb.api < PEAK_RSS_MB,
+    });
+  }
+  const idle = Object.entries(report.idleRssMb);
+  if (idle.length > 0) {
+    const highest = Math.max(...idle.map(([, mb]) => mb));
+    out.push({
+      target: `idle RSS of an API process < ${IDLE_RSS_MB} MB (once started, before any load)`,
+      value: idle.map(([name, mb]) => `${name} ${mb.toFixed(0)}`).join(', ') + ' MB',
+      met: highest < IDLE_RSS_MB,
+    });
+  }
+  const two = report.twoProcesses;
+  if (two) {
+    out.push({
+      target: `two API processes >= ${TWO_PROCESS_RATIO}x one on throttled reads (${two.cores} cores for both, PostgreSQL and the load)`,
+      value:
+        `${two.ratio.toFixed(2)}x (rounds ${two.roundRatios.map((r) => r.toFixed(2)).join(', ')}; ` +
+        `medians ${fmt(two.two)} / ${fmt(two.one)} req/s)`,
+      met: two.ratio >= TWO_PROCESS_RATIO,
     });
   }
   if (report.live) out.push(...liveTargets(report.live));
@@ -171,6 +231,8 @@ const ms = (n: number) => String(Math.round(n * 10) / 10);
 /** The markdown section docs/PERFORMANCE.md quotes: machine, date, database, command, tables. */
 export function renderReport(report: BenchReport): string {
   report.targets = evaluateTargets(report);
+  const floors = report.settings.comparedWith === 'floors';
+  const floorName = floors ? 'floor' : 'old baseline';
   const lines = [
     `Run ${report.date.slice(0, 16).replace('T', ' ')} UTC on ${report.machine.cpu} (${report.machine.cores} cores, ` +
       `${report.machine.memoryGb} GB), ${report.machine.os}, Node ${report.machine.node}; ` +
@@ -179,22 +241,33 @@ export function renderReport(report: BenchReport): string {
       (report.database.vacuumedBeforeEachRun
         ? `, vacuumed before each run (the server's autovacuum: ${report.database.autovacuum ?? 'unknown'}). `
         : '. ') +
-      `Each run ${report.settings.durationSec} s over ${report.settings.connections} connections, ` +
-      `${report.settings.rounds} rounds alternating API and baseline, medians shown; whole run ${Math.round(report.elapsedSec)} s; ` +
+      `Compared with ${floors ? 'the floors (bench/src/floor-server.ts: floor-read.ts for reads, floor-write.ts for pushes)' : 'the OLD baseline (bench/src/old-baseline-server.ts: a join, not prepared), not the floors'}. ` +
+      `Each full-load run ${report.settings.durationSec} s, each half-load run ${report.settings.halfLoadDurationSec} s, over ${report.settings.connections} connections, ` +
+      `${report.settings.rounds} rounds alternating API and ${floorName} (A B A B A B); the ratio is the median of the rounds' ratios, other figures medians of the rounds; whole run ${Math.round(report.elapsedSec)} s; ` +
       `1-minute load average ${report.loadAverage.before.toFixed(1)} before, ${report.loadAverage.after.toFixed(1)} after.`,
     '',
     `Reproduce: \`${report.command}\``,
     '',
-    '| scenario | ours req/s | baseline req/s | ours / baseline | ours p50 / p99 ms | baseline p50 / p99 ms | p99 at half load (baseline at that rate) | DB round trips ours (statements) | baseline | peak RSS MB ours / baseline | 409 / failed |',
-    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    `| scenario | compared with | ours req/s | ${floorName} req/s | ours / ${floorName} | ours p50 / p99 ms | ${floorName} p50 / p99 ms | p99 at half load (${floorName} at that rate) | DB round trips ours (statements) | ${floorName} | peak RSS MB ours / ${floorName} | 409 / failed |`,
+    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   ];
   for (const s of report.scenarios) {
     lines.push(
-      `| ${s.title} | ${fmt(s.api.rps)} | ${fmt(s.baseline.rps)} | ${s.ratio.toFixed(2)}x | ` +
-        `${ms(s.api.p50)} / ${ms(s.api.p99)} | ${ms(s.baseline.p50)} / ${ms(s.baseline.p99)} | ` +
-        `${ms(s.halfLoad.p99)} ms at ${s.halfLoad.rate} req/s (${ms(s.halfLoad.baselineP99)} ms) | ${s.roundTrips.api.max} (${s.roundTrips.apiStatements.max}) | ` +
-        `${s.roundTrips.baseline.max} | ${s.peakRssMb.api.toFixed(0)} / ${s.peakRssMb.baseline.toFixed(0)} | ` +
+      `| ${s.title} | ${floors ? `${s.floorKind} floor` : 'old baseline'} | ${fmt(s.api.rps)} | ${fmt(s.floor.rps)} | ${s.ratio.toFixed(2)}x | ` +
+        `${ms(s.api.p50)} / ${ms(s.api.p99)} | ${ms(s.floor.p50)} / ${ms(s.floor.p99)} | ` +
+        `${ms(s.halfLoad.p99)} ms at ${s.halfLoad.rate} req/s (${ms(s.halfLoad.floorP99)} ms) | ${s.roundTrips.api.max} (${s.roundTrips.apiStatements.max}) | ` +
+        `${s.roundTrips.floor.max} | ${s.peakRssMb.api.toFixed(0)} / ${s.peakRssMb.floor.toFixed(0)} | ` +
         `${s.api.conflicts + s.halfLoad.conflicts} / ${s.api.failures + s.halfLoad.failures} |`,
+    );
+  }
+  const two = report.twoProcesses;
+  if (two) {
+    lines.push(
+      '',
+      `Two API processes (5 connections each) against one (10 connections), throttled reads: ` +
+        `${fmt(two.two)} against ${fmt(two.one)} req/s, ${two.ratio.toFixed(2)}x ` +
+        `(rounds ${two.roundRatios.map((r) => r.toFixed(2)).join(', ')}; ${two.failures} failed), ` +
+        `on ${two.cores} cores shared with PostgreSQL and the load generator.`,
     );
   }
   lines.push('', '| target | measured | met |', '| --- | ---: | :---: |');
@@ -206,6 +279,8 @@ export function renderReport(report: BenchReport): string {
   lines.push(
     '',
     `Peak RSS (VmHWM) of each process over its scenarios: ${Object.entries(report.peakRssMb)
+      .map(([name, mb]) => `${name} ${mb.toFixed(0)} MB`)
+      .join(', ')}. Idle RSS of each API process once started: ${Object.entries(report.idleRssMb)
       .map(([name, mb]) => `${name} ${mb.toFixed(0)} MB`)
       .join(', ')}.`,
   );

@@ -1,11 +1,16 @@
 /**
- * `pnpm bench`: our API against the one-query floor, on one machine and one database, in one run.
- * See docs/PERFORMANCE.md for what each scenario does and what the numbers mean.
+ * `pnpm bench`: our API against its floors (floor-server.ts: floor-read.ts for reads, floor-write.ts
+ * for pushes), on one machine and one database, in one run. See docs/PERFORMANCE.md for what each
+ * scenario does and what the numbers mean.
  *
- * Flags: --duration <s> per run (default 6), --rounds <n> A/B rounds (default 3: the median of three
- * is not moved by one stalled round, the median of two is), --connections <n> (default 10),
- * --only <scenario,...>, --profile (API processes write --cpu-prof profiles to
- * bench/results/profiles/), --no-write (print only).
+ * Flags: --duration <s> per full-load run (default 5), --half-duration <s> per half-load run (default
+ * 3), --rounds <n> A/B rounds (default 3: the median of three is not moved by one stalled round, the
+ * median of two is), --connections <n> (default 10), --only <scenario,...> (throttled-read,
+ * delta-pull, full-sync, push-1, push-100, cold-fan, two-processes, live), --old-baseline (compare
+ * with the baseline of before issue 18 instead of the floors: a join, not prepared; the history's
+ * ratios), --api-env KEY=VALUE (repeatable: an environment variable for every API process, e.g.
+ * DB_PREPARE=0 for what a transaction-mode pooler's settings cost), --profile (API processes write
+ * --cpu-prof profiles to bench/results/profiles/), --no-write (print only).
  */
 import { randomBytes } from 'node:crypto';
 import { cp, mkdir, mkdtemp, rm } from 'node:fs/promises';
@@ -21,20 +26,30 @@ import { runMicro } from './micro.ts';
 import {
   apiDir,
   apiStartArgs,
-  baselineStartArgs,
   benchDir,
   buildApi,
-  buildBaseline,
+  buildFloors,
+  floorStartArgs,
+  oldBaselineStartArgs,
   startServer,
   type ServerProcess,
 } from './processes.ts';
-import { renderReport, writeReport, type BenchReport, type ScenarioReport } from './report.ts';
+import {
+  renderReport,
+  writeReport,
+  type BenchReport,
+  type ScenarioReport,
+  type TwoProcessReport,
+} from './report.ts';
 import { makeScenarios, type ApiMode, type Scenario } from './scenarios.ts';
 import { insertSeed, makeSeed, PGLITE_SIZE, POSTGRES_SIZE } from './seed.ts';
 
 const { values: flags } = parseArgs({
   options: {
-    duration: { type: 'string', default: '6' },
+    duration: { type: 'string', default: '5' },
+    'half-duration': { type: 'string', default: '3' },
+    'old-baseline': { type: 'boolean', default: false },
+    'api-env': { type: 'string', multiple: true },
     rounds: { type: 'string', default: '3' },
     connections: { type: 'string', default: '10' },
     only: { type: 'string' },
@@ -43,16 +58,33 @@ const { values: flags } = parseArgs({
   },
 });
 const DURATION = Number(flags.duration);
+const HALF_DURATION = Number(flags['half-duration']);
 const ROUNDS = Number(flags.rounds);
 const CONNECTIONS = Number(flags.connections);
 const SCENARIO_ORDER = ['throttled-read', 'delta-pull', 'full-sync', 'push-1', 'push-100', 'cold-fan'];
+/** Throttled reads on two API processes against one (PostgreSQL only). */
+const TWO_PROCESSES = 'two-processes';
 /** Live updates (live.ts): two API processes, so PostgreSQL only. */
 const LIVE = 'live';
-const selected = flags.only ? flags.only.split(',') : [...SCENARIO_ORDER, LIVE];
+const selected = flags.only ? flags.only.split(',') : [...SCENARIO_ORDER, TWO_PROCESSES, LIVE];
+for (const name of selected) {
+  if (![...SCENARIO_ORDER, TWO_PROCESSES, LIVE].includes(name))
+    throw new Error(`--only: no scenario ${name}`);
+}
 const SUPABASE_URL = 'http://127.0.0.1:54321';
 const THROTTLED_INTERVAL_MS = 600_000;
+const API_ENV = Object.fromEntries(
+  (flags['api-env'] ?? []).map((pair) => {
+    const at = pair.indexOf('=');
+    if (at <= 0) throw new Error(`--api-env: KEY=VALUE, got ${pair}`);
+    return [pair.slice(0, at), pair.slice(at + 1)];
+  }),
+);
 
-const log = (message: string) => process.stderr.write(`[bench] ${message}\n`);
+const benchStarted = Date.now();
+/** Each line with the seconds since the start: where a run's time goes. */
+const log = (message: string) =>
+  process.stderr.write(`[bench +${Math.round((Date.now() - benchStarted) / 1000)}s] ${message}\n`);
 
 async function main(): Promise<void> {
   const started = Date.now();
@@ -69,8 +101,8 @@ async function main(): Promise<void> {
 
   try {
     // 0. The API as `pnpm start` runs it: bundled first (fails fast, before the seeding).
-    await Promise.all([buildApi(), buildBaseline()]);
-    log('built the API (apps/api/dist/main.js) and the baseline (bench/dist/baseline-server.js)');
+    await Promise.all([buildApi(), buildFloors()]);
+    log('built the API (apps/api/dist/main.js) and the floors (bench/dist/floor-server.js)');
 
     // 1. A fresh database, migrated and seeded.
     const now = new Date();
@@ -144,21 +176,29 @@ async function main(): Promise<void> {
     );
     const scenarios = makeScenarios(seeded, tokens, CONNECTIONS);
 
-    // 3. The baseline, up for the whole run.
-    const baselineEnv = (count: boolean): Record<string, string> => ({
-      PORT: '0',
-      ...(databaseUrl ? { DATABASE_URL: databaseUrl } : { BASELINE_PGLITE_DIR: baselineDir! }),
-      ...(count ? { BENCH_COUNT: '1' } : {}),
-    });
-    const baseline = await startServer('baseline', baselineStartArgs, {
-      cwd: benchDir,
-      env: baselineEnv(true),
-    });
-    cleanups.push(() => baseline.stop());
+    // 3. The floors (one process answers reads and pushes), up for the whole run. On PGlite, or with
+    //    --old-baseline, the baseline of before issue 18 instead (a join, not prepared).
+    const oldBaseline = flags['old-baseline'] || !databaseUrl;
+    if (oldBaseline) log('comparing with the old baseline (old-baseline-server.ts), not the floors');
+    const floor = await startServer(
+      oldBaseline ? 'old-baseline' : 'floor',
+      oldBaseline ? oldBaselineStartArgs : floorStartArgs,
+      {
+        cwd: benchDir,
+        env: {
+          PORT: '0',
+          ...(databaseUrl ? { DATABASE_URL: databaseUrl } : { BASELINE_PGLITE_DIR: baselineDir! }),
+          BENCH_COUNT: '1',
+        },
+      },
+    );
+    cleanups.push(() => floor.stop());
 
     const profileDir = join(benchDir, 'results', 'profiles');
     if (flags.profile) await mkdir(profileDir, { recursive: true });
     const peakRss: Record<string, number> = {};
+    /** Each API process's RSS once started and settled, before any load. */
+    const idleRss: Record<string, number> = {};
     const startApi = async (
       mode: ApiMode,
       counting: boolean,
@@ -188,11 +228,39 @@ async function main(): Promise<void> {
             RATE_LIMIT_BURST: '1000000',
             ...(databaseUrl ? { DATABASE_URL: databaseUrl } : { DATA_DIR: dataDir! }),
             ...(counting ? { DB_QUERY_COUNT: '1' } : {}),
+            ...API_ENV,
             ...options.env,
           },
         },
       );
+      // Idle RSS: the lowest over 2 s after it listens, before any request (the two measured
+      // processes; the others run the same code).
+      if (!counting && options.name === undefined) {
+        let lowest = Number.POSITIVE_INFINITY;
+        for (let waited = 0; waited <= 2_000; waited += 250) {
+          lowest = Math.min(lowest, api.rss());
+          await sleep(250);
+        }
+        idleRss[name] = lowest / 2 ** 20;
+      }
       return api;
+    };
+    let primed = false;
+    /** One full sync of every fan: afterwards, on a throttled process, each call is a throttled read. */
+    const prime = async (url: string) => {
+      if (primed) return;
+      log('priming: one full sync of every fan');
+      await drive({
+        url,
+        scenario: primingScenario(
+          seeded.fans.map((fan) => fan.fanId),
+          tokens,
+        ),
+        target: 'api',
+        connections: CONNECTIONS,
+        amount: seeded.fans.length,
+      });
+      primed = true;
     };
 
     const reports: ScenarioReport[] = [];
@@ -201,34 +269,31 @@ async function main(): Promise<void> {
       if (list.length === 0) continue;
 
       // Round trips, counted by the driver, one request at a time.
-      const probes: Record<string, { api: ProbeResult; baseline: ProbeResult }> = {};
+      const probes: Record<string, { api: ProbeResult; floor: ProbeResult }> = {};
       const probeApi = await startApi(mode, true);
       cleanups.push(() => probeApi.stop());
-      if (mode === 'throttled') {
-        // One full sync of every fan first: afterwards calls within the interval are throttled reads.
-        log('priming: one full sync of every fan');
-        await drive({
-          url: probeApi.url,
-          scenario: primingScenario(
-            seeded.fans.map((fan) => fan.fanId),
-            tokens,
-          ),
-          target: 'api',
-          connections: CONNECTIONS,
-          amount: seeded.fans.length,
-        });
-      }
+      if (mode === 'throttled') await prime(probeApi.url);
       for (const name of list) {
         const scenario = scenarios[name]!;
         probes[name] = {
-          api: await probe({ url: probeApi.url, scenario, target: 'api', count: 10, warmup: 5 }),
-          baseline: await probe({ url: baseline.url, scenario, target: 'baseline', count: 10, warmup: 5 }),
+          api: await probe({ url: probeApi.url, scenario, target: 'api', count: 10, warmup: 25 }),
+          floor: await probe({ url: floor.url, scenario, target: 'floor', count: 10, warmup: 25 }),
         };
         log(
           `${name}: round trips api ${probes[name].api.roundTrips.join(',')} ` +
             `(statements ${probes[name].api.statements.join(',')}; statuses ${probes[name].api.statuses.join(',')}), ` +
-            `baseline ${probes[name].baseline.roundTrips.join(',')}`,
+            `floor ${probes[name].floor.roundTrips.join(',')} (statuses ${probes[name].floor.statuses.join(',')})`,
         );
+        const shapes = probes[name];
+        // The floors answer with the API's keys (envelope, data, note), or the comparison is not fair.
+        if (
+          !oldBaseline &&
+          shapes.api.shape !== shapes.floor.shape &&
+          !shapes.floor.shape.endsWith('(no note)')
+        )
+          log(
+            `${name}: WARNING the floor's answer differs in shape:\n  api   ${shapes.api.shape}\n  floor ${shapes.floor.shape}`,
+          );
       }
       await probeApi.stop();
 
@@ -237,50 +302,68 @@ async function main(): Promise<void> {
       cleanups.push(() => api.stop());
       for (const name of list) {
         const scenario = scenarios[name]!;
-        const runs: { api: LoadResult[]; baseline: LoadResult[] } = { api: [], baseline: [] };
+        const runs: { api: LoadResult[]; floor: LoadResult[] } = { api: [], floor: [] };
         const connections = scenario.connections ?? CONNECTIONS;
         // Each scenario's own peak RSS, for both servers (from what each holds when it starts).
         api.resetPeakRss();
-        baseline.resetPeakRss();
-        const load = (url: string, target: 'api' | 'baseline', durationSec: number) =>
+        floor.resetPeakRss();
+        const load = (url: string, target: 'api' | 'floor', durationSec: number) =>
           settled(() => drive({ url, scenario, target, connections, durationSec }));
         await load(api.url, 'api', 2);
-        await load(baseline.url, 'baseline', 2);
+        await load(floor.url, 'floor', 2);
         for (let round = 0; round < ROUNDS; round++) {
           runs.api.push(await load(api.url, 'api', DURATION));
-          runs.baseline.push(await load(baseline.url, 'baseline', DURATION));
+          runs.floor.push(await load(floor.url, 'floor', DURATION));
           log(
             `${name} round ${round + 1}: api ${runs.api.at(-1)!.rps.toFixed(0)} rps ` +
               `(p99 ${runs.api.at(-1)!.p99} ms, non-2xx ${runs.api.at(-1)!.requests - runs.api.at(-1)!.ok}), ` +
-              `baseline ${runs.baseline.at(-1)!.rps.toFixed(0)} rps (p99 ${runs.baseline.at(-1)!.p99} ms)` +
-              ` statuses api ${JSON.stringify(runs.api.at(-1)!.statusCodes)} baseline ${JSON.stringify(runs.baseline.at(-1)!.statusCodes)}`,
+              `floor ${runs.floor.at(-1)!.rps.toFixed(0)} rps (p99 ${runs.floor.at(-1)!.p99} ms)` +
+              ` statuses api ${JSON.stringify(runs.api.at(-1)!.statusCodes)} floor ${JSON.stringify(runs.floor.at(-1)!.statusCodes)}`,
           );
         }
         // Latency at half of the API's measured maximum, open loop (pace, in load.ts), and the floor's
         // at the same rate (what p99 the machine allows for this answer at all), A B A B as above.
         const maxRps = median(runs.api.map((run) => run.rps));
         const rate = Math.max(1, Math.floor(maxRps / 2));
-        const paced = (url: string, target: 'api' | 'baseline') =>
-          settled(() => pace({ url, scenario, target, slots: connections, rate, durationSec: DURATION }));
-        const halfRuns: { api: LoadResult[]; baseline: LoadResult[] } = { api: [], baseline: [] };
+        const paced = (url: string, target: 'api' | 'floor') =>
+          settled(() =>
+            pace({ url, scenario, target, slots: connections, rate, durationSec: HALF_DURATION }),
+          );
+        const halfRuns: { api: LoadResult[]; floor: LoadResult[] } = { api: [], floor: [] };
         for (let round = 0; round < ROUNDS; round++) {
           halfRuns.api.push(await paced(api.url, 'api'));
-          halfRuns.baseline.push(await paced(baseline.url, 'baseline'));
+          halfRuns.floor.push(await paced(floor.url, 'floor'));
           log(
             `${name} at ${rate} rps, round ${round + 1}: api p50 ${halfRuns.api.at(-1)!.p50} ms, ` +
               `p99 ${halfRuns.api.at(-1)!.p99} ms ${JSON.stringify(halfRuns.api.at(-1)!.statusCodes)}; ` +
-              `baseline p99 ${halfRuns.baseline.at(-1)!.p99} ms`,
+              `floor p99 ${halfRuns.floor.at(-1)!.p99} ms`,
           );
         }
-        const rss = { api: api.peakRss() / 2 ** 20, baseline: baseline.peakRss() / 2 ** 20 };
+        const rss = { api: api.peakRss() / 2 ** 20, floor: floor.peakRss() / 2 ** 20 };
         peakRss[api.name] = Math.max(peakRss[api.name] ?? 0, rss.api);
-        peakRss.baseline = Math.max(peakRss.baseline ?? 0, rss.baseline);
+        peakRss[floor.name] = Math.max(peakRss[floor.name] ?? 0, rss.floor);
         reports.push(summarise(scenario, runs, halfRuns, rate, probes[name]!, rss));
       }
       await api.stop();
     }
 
-    // 4. Live updates: two processes on one PostgreSQL database.
+    // 4. Throttled reads on two API processes against one, A B A B A B.
+    let twoProcesses: TwoProcessReport | undefined;
+    if (selected.includes(TWO_PROCESSES)) {
+      if (!databaseUrl) log('two-processes: skipped (two API processes need PostgreSQL: set DATABASE_URL)');
+      else {
+        twoProcesses = await runTwoProcesses({
+          start: (name) => startApi('throttled', false, { name }),
+          prime,
+          scenario: scenarios['throttled-read']!,
+          settled,
+          cleanups,
+        });
+        peakRss['api-two-a'] = twoProcesses.peakRssMb;
+      }
+    }
+
+    // 5. Live updates: two processes on one PostgreSQL database.
     let live: LiveReport | undefined;
     if (selected.includes(LIVE)) {
       if (!databaseUrl) log('live: skipped (two API processes need PostgreSQL: set DATABASE_URL)');
@@ -325,7 +408,7 @@ async function main(): Promise<void> {
       }
     }
 
-    // 5. sync-core on its own.
+    // 6. sync-core on its own.
     log('sync-core micro-benchmark');
     const micro = runMicro();
 
@@ -355,9 +438,17 @@ async function main(): Promise<void> {
           `(10% deleted, 20% from OnlyFans), ${size.push100Fans} fans with 100 notes, ` +
           `${size.coldFans} cold fans with ${size.coldNotes} notes; ${5 + size.agencyChatters} members per account`,
       },
-      settings: { durationSec: DURATION, rounds: ROUNDS, connections: CONNECTIONS },
+      settings: {
+        durationSec: DURATION,
+        halfLoadDurationSec: HALF_DURATION,
+        rounds: ROUNDS,
+        connections: CONNECTIONS,
+        comparedWith: oldBaseline ? 'old-baseline' : 'floors',
+      },
       scenarios: reports,
       peakRssMb: peakRss,
+      idleRssMb: idleRss,
+      ...(twoProcesses ? { twoProcesses } : {}),
       micro,
       elapsedSec: (Date.now() - started) / 1000,
       // Everything here shares two cores: a busy machine (another build or test run) lowers every number.
@@ -377,11 +468,11 @@ async function main(): Promise<void> {
 
 function summarise(
   scenario: Scenario,
-  runs: { api: LoadResult[]; baseline: LoadResult[] },
-  half: { api: LoadResult[]; baseline: LoadResult[] },
+  runs: { api: LoadResult[]; floor: LoadResult[] },
+  half: { api: LoadResult[]; floor: LoadResult[] },
   rate: number,
-  probes: { api: ProbeResult; baseline: ProbeResult },
-  peakRssMb: { api: number; baseline: number },
+  probes: { api: ProbeResult; floor: ProbeResult },
+  peakRssMb: { api: number; floor: number },
 ): ScenarioReport {
   const side = (list: LoadResult[]) => ({
     rps: median(list.map((run) => run.rps)),
@@ -392,32 +483,107 @@ function summarise(
     runs: list,
   });
   const api = side(runs.api);
-  const baseline = side(runs.baseline);
+  const floor = side(runs.floor);
+  // Each round's ratio (its API run against the floor's run right after it), then their median: a
+  // machine that slows down between rounds moves both sides of a round alike.
+  const roundRatios = runs.api.map((run, i) => (runs.floor[i]!.rps > 0 ? run.rps / runs.floor[i]!.rps : 0));
   return {
     name: scenario.name,
     title: scenario.title,
-    baselineQuery: scenario.baselineQuery,
+    floorKind: scenario.floor,
+    floorQuery: scenario.floorQuery,
     api,
-    baseline,
-    ratio: baseline.rps > 0 ? api.rps / baseline.rps : 0,
+    floor,
+    ratio: median(roundRatios),
+    roundRatios,
     halfLoad: {
       rate,
       p50: median(half.api.map((run) => run.p50)),
       p99: median(half.api.map((run) => run.p99)),
       conflicts: half.api.reduce((sum, run) => sum + run.conflicts, 0),
       failures: half.api.reduce((sum, run) => sum + run.failures, 0),
-      baselineP99: median(half.baseline.map((run) => run.p99)),
-      runs: { api: half.api, baseline: half.baseline },
+      floorP99: median(half.floor.map((run) => run.p99)),
+      runs: { api: half.api, floor: half.floor },
     },
     roundTrips: {
       api: { median: median(probes.api.roundTrips), max: Math.max(...probes.api.roundTrips) },
       apiStatements: { median: median(probes.api.statements), max: Math.max(...probes.api.statements) },
-      baseline: { median: median(probes.baseline.roundTrips), max: Math.max(...probes.baseline.roundTrips) },
+      floor: { median: median(probes.floor.roundTrips), max: Math.max(...probes.floor.roundTrips) },
       probeStatuses: probes.api.statuses,
     },
     peakRssMb,
   };
 }
+
+/**
+ * Throttled reads on two API processes against one, A B A B A B, each round's ratio, their median.
+ * One: one process, 10 connections. Two: two processes, 5 connections each, driven at once by two
+ * autocannon instances of this process, summed. The split is by connection, as an L4 balancer (or
+ * Node's cluster module) splits: no proxy runs, so what is measured is the API processes, not a
+ * proxy's CPU on the same two cores.
+ */
+async function runTwoProcesses(options: {
+  start: (name: string) => Promise<ServerProcess>;
+  prime: (url: string) => Promise<void>;
+  scenario: Scenario;
+  settled: <T>(run: () => Promise<T>) => Promise<T>;
+  cleanups: (() => Promise<void>)[];
+}): Promise<TwoProcessReport> {
+  const a = await options.start('api-two-a');
+  options.cleanups.push(() => a.stop());
+  const b = await options.start('api-two-b');
+  options.cleanups.push(() => b.stop());
+  await options.prime(a.url);
+  const { scenario, settled } = options;
+  const half = Math.max(1, Math.floor(CONNECTIONS / 2));
+  const one = (durationSec: number) =>
+    settled(() => drive({ url: a.url, scenario, target: 'api', connections: CONNECTIONS, durationSec }));
+  const two = (durationSec: number) =>
+    settled(async () => {
+      const [first, second] = await Promise.all([
+        drive({ url: a.url, scenario, target: 'api', connections: half, durationSec }),
+        drive({ url: b.url, scenario, target: 'api', connections: half, durationSec, firstSlot: half }),
+      ]);
+      return {
+        rps: first.rps + second.rps,
+        p99: Math.max(first.p99, second.p99),
+        failures: first.failures + second.failures,
+      };
+    });
+  await one(2);
+  await two(2);
+  a.resetPeakRss();
+  const oneRps: number[] = [];
+  const twoRps: number[] = [];
+  let failures = 0;
+  for (let round = 0; round < ROUNDS; round++) {
+    const single = await one(DURATION);
+    const pair = await two(DURATION);
+    oneRps.push(single.rps);
+    twoRps.push(pair.rps);
+    failures += single.failures + pair.failures;
+    log(
+      `two-processes round ${round + 1}: one ${single.rps.toFixed(0)} rps (p99 ${single.p99} ms), ` +
+        `two ${pair.rps.toFixed(0)} rps (p99 ${pair.p99} ms)`,
+    );
+  }
+  const peakRssMb = a.peakRss() / 2 ** 20;
+  await Promise.all([a.stop(), b.stop()]);
+  const ratios = oneRps.map((rps, i) => (rps > 0 ? twoRps[i]! / rps : 0));
+  return {
+    oneRps,
+    twoRps,
+    one: median(oneRps),
+    two: median(twoRps),
+    ratio: median(ratios),
+    roundRatios: ratios,
+    failures,
+    peakRssMb,
+    cores: os.cpus().length,
+  };
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** One request per fan, each fan once. */
 function primingScenario(fanIds: string[], tokens: string[]): Scenario {
@@ -426,7 +592,8 @@ function primingScenario(fanIds: string[], tokens: string[]): Scenario {
     name: 'priming',
     title: 'priming',
     mode: 'throttled',
-    baselineQuery: '',
+    floor: 'read',
+    floorQuery: '',
     next: (slot) => ({
       token: tokens[slot % tokens.length]!,
       body: JSON.stringify({ fanId: fanIds[next++ % fanIds.length] }),

@@ -20,12 +20,14 @@ export interface Scenario {
   name: string;
   title: string;
   mode: ApiMode;
-  /** What the baseline's equivalent request reads. */
-  baselineQuery: string;
+  /** Which floor the scenario is compared with (floor-read.ts, floor-write.ts). */
+  floor: 'read' | 'write';
+  /** What the floor's equivalent request does. */
+  floorQuery: string;
   /** Fewer connections than the run's, when there are fewer fans to keep apart. */
   connections?: number;
-  next: (slot: number, target: 'api' | 'baseline') => Request;
-  answered?: (slot: number, target: 'api' | 'baseline', status: number, body: string) => void;
+  next: (slot: number, target: 'api' | 'floor') => Request;
+  answered?: (slot: number, target: 'api' | 'floor', status: number, body: string) => void;
 }
 
 const CURSOR = /"cursor":"(v1\.[0-9a-z]+)"/;
@@ -72,18 +74,25 @@ export function makeScenarios(
     fans: SeededFan[],
     mutationsPerRequest: number,
   ): Scenario => {
-    const slots = Math.min(connections, fans.length);
+    const own = { api: fans.filter((_, i) => i % 2 === 0), floor: fans.filter((_, i) => i % 2 === 1) };
+    const slots = Math.min(connections, own.api.length, own.floor.length);
     // One extension install per slot (its user is the slot's chatter), numbering its mutations 1, 2, 3...
-    // Keyed by target and slot: the API's and the baseline's histories are separate.
+    // Keyed by target and slot: the API's and the floor's histories are separate. So are their fans
+    // (every other one each): the floor writes no conflict check, so an edit of it would make the
+    // API's next edit of the same note, from a stale base, a conflict copy.
     const clients = new Map<string, { clientId: string; lastAcked: number; edits: number }>();
     const cursors = new Map<string, string>();
-    const nextFan = cycler((slot) => partition(fans, slot, slots));
+    const nextFan = {
+      api: cycler((slot) => partition(own.api, slot, slots)),
+      floor: cycler((slot) => partition(own.floor, slot, slots)),
+    };
     const inFlight = new Map<string, { fan: SeededFan; sent: number }>();
     return {
       name,
       title,
       mode: 'full',
-      baselineQuery: 'the notes changed since the request cursor',
+      floor: 'write',
+      floorQuery: 'one statement: bump the fan, upsert the notes, record the client',
       connections: slots,
       next: (slot, target) => {
         const key = `${target}/${slot}`;
@@ -92,7 +101,7 @@ export function makeScenarios(
           client = { clientId: randomUUID(), lastAcked: 0, edits: 0 };
           clients.set(key, client);
         }
-        const fan = nextFan(slot);
+        const fan = nextFan[target](slot);
         const live = fan.notes.filter((note) => !note.deleted);
         const mutations = [];
         for (let i = 0; i < mutationsPerRequest; i++) {
@@ -106,7 +115,7 @@ export function makeScenarios(
           });
         }
         inFlight.set(key, { fan, sent: mutationsPerRequest });
-        const cursor = (target === 'api' ? cursors.get(fan.fanId) : undefined) ?? recentCursor(fan);
+        const cursor = cursors.get(fan.fanId) ?? recentCursor(fan);
         return {
           token: token(slot),
           body: JSON.stringify({ fanId: fan.fanId, clientId: client.clientId, cursor, mutations }),
@@ -121,10 +130,8 @@ export function makeScenarios(
         if (status >= 200 && status < 300) {
           client.lastAcked += sent.sent;
           client.edits += sent.sent;
-          if (target === 'api') {
-            const cursor = CURSOR.exec(body)?.[1];
-            if (cursor) cursors.set(sent.fan.fanId, cursor);
-          }
+          const cursor = CURSOR.exec(body)?.[1];
+          if (cursor) cursors.set(sent.fan.fanId, cursor);
         }
       },
     };
@@ -140,14 +147,16 @@ export function makeScenarios(
       name: 'throttled-read',
       title: 'throttled read (no cursor)',
       mode: 'throttled',
-      baselineQuery: "the fan's live notes",
+      floor: 'read',
+      floorQuery: "one statement: the fan's live notes",
       next: (slot) => ({ token: token(slot), body: JSON.stringify({ fanId: throttledFan(slot).fanId }) }),
     },
     'full-sync': {
       name: 'full-sync',
       title: 'full sync, no changes',
       mode: 'full',
-      baselineQuery: "the fan's live notes",
+      floor: 'read',
+      floorQuery: "one statement: the fan's live notes",
       next: (slot) => ({ token: token(slot), body: JSON.stringify({ fanId: fullFan(slot).fanId }) }),
     },
     'push-1': pushScenario('push-1', 'push of 1 mutation', withLiveNotes, 1),
@@ -156,7 +165,8 @@ export function makeScenarios(
       name: 'delta-pull',
       title: 'delta pull from a recent cursor',
       mode: 'throttled',
-      baselineQuery: 'the notes changed since the cursor',
+      floor: 'read',
+      floorQuery: 'one statement: the notes changed since the cursor',
       next: (slot) => {
         const fan = deltaFan(slot);
         return { token: token(slot), body: JSON.stringify({ fanId: fan.fanId, cursor: recentCursor(fan) }) };
@@ -166,7 +176,8 @@ export function makeScenarios(
       name: 'cold-fan',
       title: `cold fan, ${seeded.size.coldNotes.toLocaleString('en')} notes`,
       mode: 'full',
-      baselineQuery: "the fan's live notes",
+      floor: 'read',
+      floorQuery: "one statement: the fan's live notes",
       connections: Math.min(connections, cold.length),
       next: (slot) => ({ token: token(slot), body: JSON.stringify({ fanId: coldFan(slot).fanId }) }),
     },

@@ -1,6 +1,8 @@
 /**
- * The floor: a bare node:http server that answers `POST /api/v2/sync-notes` with one indexed query of
- * the fan's live notes (or, given a cursor, of the notes changed since) and JSON.stringify. No auth,
+ * The baseline of before issue 18 (`pnpm bench --old-baseline`; the floors are floor-server.ts): a
+ * bare node:http server that answers `POST /api/v2/sync-notes` with one indexed query of
+ * the fan's live notes (or, given a cursor, of the notes changed since), a join of `fans` and `notes`
+ * sent through `sql.unsafe` unprepared (parsed on every request), and JSON.stringify. No auth,
  * no validation, no framework. On PostgreSQL it uses postgres.js like the API; without DATABASE_URL it
  * opens its own PGlite copy of the seeded data (BASELINE_PGLITE_DIR), since a PGlite directory belongs
  * to one process.
