@@ -26,4 +26,4 @@ CREATE TABLE "profiles" (
 ALTER TABLE "accounts" DROP CONSTRAINT "accounts_only_fans_user_id_unique";--> statement-breakpoint
 ALTER TABLE "invites" ADD CONSTRAINT "invites_account_id_accounts_id_fk" FOREIGN KEY ("account_id") REFERENCES "public"."accounts"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 CREATE INDEX "invites_account_idx" ON "invites" USING btree ("account_id","created_at");--> statement-breakpoint
-CREATE UNIQUE INDEX "accounts_creator_registrant_unique" ON "accounts" USING btree ("only_fans_user_id","created_by");
+CREATE INDEX "accounts_only_fans_user_id_idx" ON "accounts" USING btree ("only_fans_user_id");

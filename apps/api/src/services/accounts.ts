@@ -7,7 +7,7 @@ import type {
   Role,
 } from '@fannotes/contract';
 import { accounts, memberships, profiles, type Database, type Transaction } from '@fannotes/db';
-import { and, asc, eq } from 'drizzle-orm';
+import { and, asc, eq, sql } from 'drizzle-orm';
 import type { z } from 'zod';
 import type { AuthedContext } from '../context.ts';
 import { ApiError } from '../errors.ts';
@@ -35,7 +35,7 @@ export async function listAccounts(ctx: AuthedContext): Promise<Account[]> {
  * owner. Several teams (agencies) may register the same creator, each its own account: nothing here
  * depends on, or reveals, another team's registration. A caller who is already a member of an account
  * for this creator gets that one back with their role (the oldest, if several), so a retried or
- * concurrent registration by one user makes one account (the unique index on creator and registrant).
+ * concurrent registration by one user makes one account (an advisory lock on the user and creator).
  */
 export async function registerAccount(
   ctx: AuthedContext,
@@ -45,8 +45,15 @@ export async function registerAccount(
   const userId = ctx.user.userId;
   await refreshProfileFromToken(ctx.deps.db, ctx.user, now);
   return ctx.deps.db.transaction(async (tx) => {
+    // One user's registrations of one creator, one at a time: a retried or concurrent request finds
+    // the account the first one made. Keyed on the pair, so nobody else's registration waits.
+    await tx.execute(
+      sql`select pg_advisory_xact_lock(hashtextextended(${`register:${userId}:${input.onlyFansUserId}`}, 0))`,
+    );
     const mine = await memberAccountForCreator(tx, userId, input.onlyFansUserId);
     if (mine) return mine;
+    // A user who registered this creator before and has since left that account starts a new one:
+    // leaving a team does not stop anyone from running the creator with another.
     const [created] = await tx
       .insert(accounts)
       .values({
@@ -55,22 +62,11 @@ export async function registerAccount(
         createdBy: userId,
         createdAt: now,
       })
-      .onConflictDoNothing({ target: [accounts.onlyFansUserId, accounts.createdBy] })
       .returning();
-    if (created) {
-      await tx
-        .insert(memberships)
-        .values({ accountId: created.id, userId, role: 'owner', createdAt: now, updatedAt: now });
-      return toAccount(created, 'owner');
-    }
-    // A concurrent registration by the same user won (committed: this statement sees it), or the
-    // caller registered this creator before and has since left that account.
-    const again = await memberAccountForCreator(tx, userId, input.onlyFansUserId);
-    if (again) return again;
-    throw new ApiError(
-      'validation_error',
-      'You registered this creator before and then left that account: ask one of its owners for an invite.',
-    );
+    await tx
+      .insert(memberships)
+      .values({ accountId: created!.id, userId, role: 'owner', createdAt: now, updatedAt: now });
+    return toAccount(created!, 'owner');
   });
 }
 

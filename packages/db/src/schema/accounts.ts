@@ -1,10 +1,10 @@
 import { sql } from 'drizzle-orm';
-import { check, index, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { check, index, pgTable, primaryKey, text, timestamp, uuid } from 'drizzle-orm/pg-core';
 
 /**
  * One OnlyFans creator page managed in the CRM by one team (agency). Several independent teams may
- * register the same creator: each gets its own account, and none learns of the others. One user
- * registers a creator once (the unique index makes two concurrent registrations by one user one).
+ * register the same creator: each gets its own account, and none learns of the others. Concurrent
+ * registrations of one creator by one user make one account (services/accounts.ts takes a lock).
  */
 export const accounts = pgTable(
   'accounts',
@@ -16,8 +16,7 @@ export const accounts = pgTable(
     createdBy: uuid('created_by').notNull(),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull(),
   },
-  // Also the index of lookups by creator id (its leading column).
-  (table) => [uniqueIndex('accounts_creator_registrant_unique').on(table.onlyFansUserId, table.createdBy)],
+  (table) => [index('accounts_only_fans_user_id_idx').on(table.onlyFansUserId)],
 );
 
 export const roles = ['owner', 'manager', 'chatter', 'viewer'] as const;
