@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
+import { connect, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -227,4 +227,58 @@ export async function liveStatus(extension: Page): Promise<{ state: string; sinc
   return extension.evaluate(
     async () => ((await (globalThis as any).chrome.storage.local.get('live')).live as never) ?? null,
   );
+}
+
+export interface Link {
+  /** The address a client uses instead of the target's. */
+  url: string;
+  /** Drops every open connection and refuses new ones: to that client, the target is unreachable. */
+  cut(): void;
+  /** Lets connections through again. */
+  restore(): void;
+  close(): Promise<void>;
+}
+
+/**
+ * A TCP relay to `target` (http://host:port) that a test can cut and restore, to take one client
+ * offline while others stay connected (the extension's requests run in its service worker, out of
+ * reach of the page's network emulation).
+ */
+export async function cuttableLink(target: string): Promise<Link> {
+  const { hostname, port } = new URL(target);
+  const open = new Set<Socket>();
+  let isCut = false;
+  const server = createServer((client) => {
+    if (isCut) return client.destroy();
+    const upstream = connect(Number(port), hostname);
+    for (const [from, to] of [
+      [client, upstream],
+      [upstream, client],
+    ] as const) {
+      open.add(from);
+      from.pipe(to);
+      from.on('error', () => to.destroy());
+      from.on('close', () => {
+        open.delete(from);
+        to.destroy();
+      });
+    }
+  });
+  const listenPort = await freePort();
+  await new Promise<void>((resolve) => server.listen(listenPort, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${listenPort}`,
+    cut() {
+      isCut = true;
+      for (const socket of open) socket.destroy();
+    },
+    restore() {
+      isCut = false;
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const socket of open) socket.destroy();
+        server.close(() => resolve());
+      }),
+  };
 }

@@ -46,9 +46,9 @@ header h2 .kicker { color: var(--muted); font-weight: 400; }
 .notice button { margin-left: 6px; }
 .compose { padding: 10px 12px 0; display: flex; flex-direction: column; gap: 8px; }
 .add .row { display: none; margin-top: 6px; }
-.add:focus-within .row, .add.filled .row { display: flex; }
+.add:focus-within .row, .add.filled .row, .add.held .row { display: flex; }
 .add textarea { min-height: 34px; height: 34px; }
-.add:focus-within textarea, .add.filled textarea { height: 64px; }
+.add:focus-within textarea, .add.filled textarea, .add.held textarea { height: 64px; }
 .read-only { margin: 0; font-size: 12px; color: var(--muted); }
 .filter { width: 100%; padding: 5px 8px; }
 .body { overflow-y: auto; padding: 10px 12px 12px; display: flex; flex-direction: column; gap: 10px; min-height: 0; }

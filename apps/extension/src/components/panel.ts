@@ -208,6 +208,16 @@ export function createPanel(doc: Document, actions: PanelActions, options: { now
   addText.addEventListener('keydown', (event) => {
     if (event.key === 'Enter' && (event.ctrlKey || event.metaKey)) addForm.requestSubmit();
   });
+  // Pressing a button below the open add box takes the focus from it: folding it then would move the
+  // list up under the pointer, and the button pressed would miss its click. It folds after the click.
+  panel.addEventListener('pointerdown', (event) => {
+    if (!addForm.matches(':focus-within') || addForm.contains(event.target as Node)) return;
+    addForm.classList.add('held');
+    doc.addEventListener('pointerup', () => setTimeout(() => addForm.classList.remove('held')), {
+      once: true,
+      capture: true,
+    });
+  });
   filter.addEventListener('input', () => {
     query = filter.value;
     draw();
