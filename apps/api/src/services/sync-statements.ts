@@ -5,7 +5,8 @@ import { callerFans, decodeCallerFan, fanNotFound, roleHas, type FanRow } from '
 import { tryTakeLease } from './lease.ts';
 import { upsertNotes } from './note-writes.ts';
 import { decodeRow, executeRows, textArray } from './raw-sql.ts';
-import { notesPage, type PageSpec } from './read-notes.ts';
+import type { CursorPosition } from '@fannotes/sync-core';
+import { eitherPage, notesPage, type PageSpec } from './read-notes.ts';
 import type { NoteRow, PageRow } from './serialize.ts';
 
 /**
@@ -17,8 +18,12 @@ import type { NoteRow, PageRow } from './serialize.ts';
  * when a write committed while the first statement waited for the lock: the notes are read again).
  * The poke that tells other processes leaves after the commit, batched (services/sync.ts).
  *
- * A full sync without changes: resolve (authz.ts) to plan it, then (1) one statement of its own that
- * takes the lease, purges, stamps the fan and reads the page: two round trips, as a throttled read.
+ * A throttled read (a delta pull included): (1) one statement that resolves the fan, decides the
+ * throttle and reads the page (readOrPlan): one round trip.
+ *
+ * A full sync without changes: the same statement, which resolves the fan to plan it (and reads no
+ * page), then (2) one statement of its own that takes the lease, purges, stamps the fan and reads the
+ * page (refreshFan): two round trips.
  *
  * The invariants of DESIGN.md hold as in the step-by-step version: a write of notes happens with the
  * fan row locked, in one transaction that bumps the fan's version once; a page and its cursor come
@@ -167,6 +172,117 @@ export async function loadRejections(
 function decodeClient(raw: Record<string, unknown>): ClientRow | null {
   const row = raw['client.client_id'] === null ? null : decodeRow(syncClients, raw, 'client.');
   return row ? { clientId: row.clientId, userId: row.userId, lastMutationId: row.lastMutationId } : null;
+}
+
+export interface ReadInput {
+  userId: string;
+  target: { fanId: string; accountId?: string | undefined };
+  clientId: string | undefined;
+  force: boolean;
+  now: Date;
+  /** sync-core's ThrottlePolicy.minIntervalMs: the page is read when the fan is throttled by it. */
+  minIntervalMs: number;
+  since: CursorPosition | null;
+  limit: number;
+}
+
+export interface ReadOrPlan {
+  /** The fans the request names among the caller's accounts, with the caller's role (pickResolvedFan). */
+  rows: { fan: FanRow; role: Role }[];
+  /** Whether the page was read: exactly one fan, throttled (not forced, synced within the interval). */
+  read: boolean;
+  /** The page's rows (read-notes.ts notesPage), ordered by (version, id); empty unless `read`. */
+  pageRows: PageRow[];
+  /**
+   * With a clientId: the client's last processed mutation id (0 for a client the server has not met);
+   * null for another user's client, and without a clientId.
+   */
+  lastMutationId: number | null;
+}
+
+/**
+ * The first and, for a throttled read, only statement of a sync without changes: one round trip. It
+ * resolves the fan among the caller's accounts (callerFans: the membership row, any role, authorizes
+ * the read), makes the throttle decision on the fan row it read (`throttled` below) and, when the fan is
+ * throttled, reads the page from the same snapshot as the fan's version and purge horizon (so the
+ * cursor and the page agree, as they do for a full sync). It writes nothing: a throttled read stores no
+ * stamp, takes no lease and no lock. With a clientId it also reads the client's last mutation id.
+ *
+ * The decision in SQL only decides whether the page is read; the caller makes the plan with sync-core
+ * (planSync) from the fan row returned, and a sync that is due (or forced) goes on to refreshFan. The
+ * fan's columns come on the first row only (the page's rows follow it), so a page of 5,000 notes does
+ * not carry 5,000 copies of the fan. The read of the notes starts within the first kilobyte of the
+ * statement's text, which is what pg_stat_activity shows by default (track_activity_query_size):
+ * keep it there (test/cancelled-reads.test.ts finds the read by it).
+ */
+export async function readOrPlan(db: Database, input: ReadInput): Promise<ReadOrPlan> {
+  // sync-core's planSync for a request without changes (plan.ts, effectiveStamp), as a range: a full
+  // sync within the last interval throttles; a stamp ahead of `now` by at most the interval is clock
+  // skew, read as `now` (throttled); one further ahead is ignored (due: a full sync repairs it). A
+  // forced sync, or a policy without an interval, is never throttled.
+  const interval = input.minIntervalMs;
+  const from = new Date(input.now.getTime() - interval).toISOString();
+  const to = new Date(input.now.getTime() + interval).toISOString();
+  const throttled = sql`${!input.force && interval > 0}::boolean
+    and last_full_sync_at > ${from}::timestamptz and last_full_sync_at <= ${to}::timestamptz`;
+  const fanRowId = sql`(select id from one)`;
+  const page = input.since
+    ? eitherPage({
+        fanRowId,
+        since: input.since,
+        // read-notes.ts isReset, on the fan row of this statement.
+        reset: sql`select ${input.since.version}::bigint < purged_through_version
+          or ${input.since.version}::bigint > version from one`,
+        limit: input.limit,
+      })
+    : notesPage({ fanRowId, page: { reset: true }, limit: input.limit });
+  const client = input.clientId
+    ? sql`(select case when user_id = ${input.userId} then last_mutation_id end from ${syncClients}
+          where client_id = ${input.clientId}) as "client.last_mutation_id",
+        exists (select 1 from ${syncClients} where client_id = ${input.clientId}) as "client.known"`
+    : sql`null::bigint as "client.last_mutation_id", false as "client.known"`;
+  const fanColumns = sql.raw(
+    FAN_COLUMNS.map((name) => `case when ${FIRST_ROW} then found."${name}" end as "fan.${name}"`).join(', '),
+  );
+  const rows = await executeRows(
+    db,
+    sql`with found as (${callerFans(input.userId, input.target)}),
+    one as (
+      select id, version, purged_through_version from found
+      where (select count(*) from found) = 1 and ${throttled}
+    ), p as (
+      select page.*, row_number() over (order by page.version, page.id) as page_row from (${page}) page
+    )
+    select ${fanColumns}, found."member.role", exists (select 1 from one) as "page.read", ${client}, p.*
+    from found left join p on true
+    order by p.version, p.id`,
+  );
+  const head = rows[0];
+  if (!head) return { rows: [], read: false, pageRows: [], lastMutationId: null };
+  const read = head['page.read'] === true;
+  const lastMutationId =
+    input.clientId === undefined
+      ? null
+      : head['client.known'] === true
+        ? head['client.last_mutation_id'] === null
+          ? null
+          : Number(head['client.last_mutation_id'])
+        : 0;
+  return {
+    // Several fans (an ambiguity) come without a page: every row is one of them.
+    rows: read ? [decodeResolved(head)] : rows.map(decodeResolved),
+    read,
+    // Without notes, the page's side of the outer join is one row of nulls.
+    pageRows: read ? rows.filter((raw) => raw.id !== null) : [],
+    lastMutationId,
+  };
+}
+
+/** Whether a row of readOrPlan is its first (the fan's columns are on that one only). */
+const FIRST_ROW = 'p.page_row is null or p.page_row = 1';
+
+function decodeResolved(raw: Record<string, unknown>): { fan: FanRow; role: Role } {
+  return { fan: decodeRow(fans, raw, 'fan.')!, role: raw['member.role'] as Role };
 }
 
 export interface RefreshInput {
