@@ -65,6 +65,38 @@ describe('POST /api/v2/sync-notes', () => {
     expect(Date.parse(body.data.nextSyncAt)).toBe(app.clock.now().getTime() + 29_000);
   });
 
+  test("a throttled read with a clientId answers that client's last mutation id (another user's client: null)", async () => {
+    const other = await seedAccount(app, '424242');
+    const clientId = randomUUID();
+    const upsert = (id: number) => ({
+      id,
+      op: 'upsert',
+      noteId: `note_${randomUUID()}`,
+      baseVersion: 0,
+      note: { content: `note ${id}` },
+    });
+    app.clock.advance(60_000);
+    const pushed = await sync(
+      { fanId: '424242', clientId, mutations: [upsert(1), upsert(2)] },
+      other.users.chatter,
+    );
+    expect(pushed.body.data).toMatchObject({ synchronized: true, lastMutationId: 2 });
+    app.clock.advance(1_000);
+    const pull = { fanId: '424242', cursor: pushed.body.data.cursor };
+    const read = await sync({ ...pull, clientId }, other.users.chatter);
+    expect(read.body.data).toMatchObject({ throttled: true, lastMutationId: 2, notes: [], reset: false });
+    // A client the server has not met yet has processed nothing.
+    expect((await sync({ ...pull, clientId: randomUUID() }, other.users.chatter)).body.data).toMatchObject({
+      throttled: true,
+      lastMutationId: 0,
+    });
+    expect((await sync(pull, other.users.chatter)).body.data).toMatchObject({ lastMutationId: null });
+    expect((await sync({ ...pull, clientId }, other.users.owner)).body.data).toMatchObject({
+      throttled: true,
+      lastMutationId: null,
+    });
+  });
+
   test('{force: true} bypasses the interval, but forcing again faster than the floor is 429 with Retry-After', async () => {
     app.clock.advance(60_000);
     await sync({ fanId: '12345' });

@@ -15,7 +15,7 @@
 //   (b) exactly once, in order: the ids a client's results apply (applied, conflict or rejected) are
 //       1, 2, 3... in server order, each once, the results of a request stop at its first gap, and after
 //       quiescence they are exactly 1..n for the n mutations the client made; only a read without
-//       changes may be throttled (then its lastMutationId is null);
+//       changes may be throttled (its lastMutationId is still the client's last processed id);
 //   (c) no accepted text is lost (see ReferenceModel.checkNothingLost for the exact rule);
 //   (d) deltas: every response's cursor is the fan's version; the delta from any earlier cursor, put on
 //       the live set as it was at that cursor, is the full live set now; a client holding the set at
@@ -355,10 +355,9 @@ export class Run {
         [0, undefined],
         'a throttled request carried changes',
       );
-      assert.equal(response.lastMutationId, null);
-    } else {
-      assert.equal(response.lastMutationId, last);
     }
+    // A throttled read answers the client's last processed id too (read in the same statement).
+    assert.equal(response.lastMutationId, last);
     assert.equal(this.state.lastMutationIdByClient.get(request.clientId) ?? 0, last);
     const applied = this.appliedIds.get(request.clientId)!;
     for (const result of response.results) {
@@ -394,14 +393,12 @@ export class Run {
       response.results.every(({ status }) => status === 'duplicate'),
       'a replay answers duplicates',
     );
-    if (!response.throttled) assert.equal(response.lastMutationId, stored);
+    assert.equal(response.lastMutationId, stored);
     if (immediate) {
-      // A read may be throttled one time and not the other: then only its lastMutationId differs.
-      const throttled = response.throttled === true || original.response.throttled === true;
-      const strip = ({ results, throttled: _throttled, lastMutationId, ...rest }: SyncResponse) => ({
+      // A read may be throttled one time and not the other: then only `throttled` differs.
+      const strip = ({ results, throttled: _throttled, ...rest }: SyncResponse) => ({
         ...rest,
         ids: results.map(({ id }) => id),
-        ...(throttled ? {} : { lastMutationId }),
       });
       assert.deepEqual(strip(response), strip(original.response), 'an immediate replay answers the same');
     }

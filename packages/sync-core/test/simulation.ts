@@ -62,9 +62,8 @@ export interface NotesPage {
 export interface SyncResponse extends NotesPage {
   results: MutationResult[];
   /**
-   * The client's last processed mutation id. Null only in a throttled read: the API answers a request
-   * without changes inside the throttle interval from the stored notes alone, without the client's
-   * row, and the client then acknowledges nothing (as the extension's runner does).
+   * The client's last processed mutation id, in a throttled read too (the API reads the client's row
+   * in the statement that reads the notes). Null only for a request without a clientId.
    */
   lastMutationId: number | null;
   /** A read the API answered from stored notes without a full sync (`synchronized: false`). */

@@ -70,6 +70,26 @@ export function notesPage(query: PageQuery): SQL {
   return boundedPage(sql`${stored}${written}`, query.limit);
 }
 
+/**
+ * The page of a statement that learns only as it runs whether the page is a delta from `since` or the
+ * full live set (`reset`, an SQL boolean: the fan row is read by the same statement, see isReset): both
+ * selects are in the statement, each gated by a condition that does not depend on the notes row, which
+ * PostgreSQL evaluates once (a one-time filter) before scanning, so only one of them reads the index,
+ * with a generic plan too. Rows as notesPage's.
+ */
+export function eitherPage(query: { fanRowId: SQL; since: CursorPosition; reset: SQL; limit: number }): SQL {
+  const select = (gate: SQL, page: PageSpec) =>
+    sql`select ${pageColumns('n')} from ${notes} n
+      where n.fan_row_id = ${query.fanRowId} and ${gate} and ${pageCondition('n', page)}`;
+  return boundedPage(
+    sql`${select(sql`(${query.reset})`, { reset: true })} union all ${select(sql`not (${query.reset})`, {
+      reset: false,
+      since: query.since,
+    })}`,
+    query.limit,
+  );
+}
+
 /** The page bound around `rows` (a select of `pageColumns`): see notesPage. */
 function boundedPage(rows: SQL, limit: number): SQL {
   const cost = (q: SQL) =>

@@ -5,7 +5,8 @@ import { callerFans, decodeCallerFan, fanNotFound, roleHas, type FanRow } from '
 import { tryTakeLease } from './lease.ts';
 import { upsertNotes } from './note-writes.ts';
 import { decodeRow, executeRows, textArray } from './raw-sql.ts';
-import { notesPage, type PageSpec } from './read-notes.ts';
+import type { CursorPosition } from '@fannotes/sync-core';
+import { eitherPage, notesPage, type PageSpec } from './read-notes.ts';
 import type { NoteRow, PageRow } from './serialize.ts';
 
 /**
@@ -17,8 +18,12 @@ import type { NoteRow, PageRow } from './serialize.ts';
  * when a write committed while the first statement waited for the lock: the notes are read again).
  * The poke that tells other processes leaves after the commit, batched (services/sync.ts).
  *
- * A full sync without changes: resolve (authz.ts) to plan it, then (1) one statement of its own that
- * takes the lease, purges, stamps the fan and reads the page: two round trips, as a throttled read.
+ * A throttled read (a delta pull included): (1) one statement that resolves the fan, decides the
+ * throttle and reads the page (readOrPlan): one round trip.
+ *
+ * A full sync without changes: the same statement, which resolves the fan to plan it (and reads no
+ * page), then (2) one statement of its own that takes the lease, purges, stamps the fan and reads the
+ * page (refreshFan): two round trips.
  *
  * The invariants of DESIGN.md hold as in the step-by-step version: a write of notes happens with the
  * fan row locked, in one transaction that bumps the fan's version once; a page and its cursor come
@@ -169,6 +174,127 @@ function decodeClient(raw: Record<string, unknown>): ClientRow | null {
   return row ? { clientId: row.clientId, userId: row.userId, lastMutationId: row.lastMutationId } : null;
 }
 
+export interface ReadInput {
+  userId: string;
+  target: { fanId: string; accountId?: string | undefined };
+  clientId: string | undefined;
+  force: boolean;
+  now: Date;
+  /** sync-core's ThrottlePolicy.minIntervalMs: the page is read when the fan is throttled by it. */
+  minIntervalMs: number;
+  since: CursorPosition | null;
+  limit: number;
+}
+
+export interface ReadOrPlan {
+  /** The fans the request names among the caller's accounts, with the caller's role (pickResolvedFan). */
+  rows: { fan: FanRow; role: Role }[];
+  /** Whether the page was read: exactly one fan, throttled (not forced, synced within the interval). */
+  read: boolean;
+  /** The page's rows (read-notes.ts notesPage), ordered by (version, id); empty unless `read`. */
+  pageRows: PageRow[];
+  /**
+   * With a clientId: the client's last processed mutation id (0 for a client the server has not met);
+   * null for another user's client, and without a clientId.
+   */
+  lastMutationId: number | null;
+}
+
+/**
+ * The first and, for a throttled read, only statement of a sync without changes: one round trip. It
+ * resolves the fan among the caller's accounts (callerFans: the membership row, any role, authorizes
+ * the read), makes the throttle decision on the fan row it read (`throttled` below) and, when the fan is
+ * throttled, reads the page from the same snapshot as the fan's version and purge horizon (so the
+ * cursor and the page agree, as they do for a full sync). It writes nothing: a throttled read stores no
+ * stamp, takes no lease and no lock. With a clientId it also reads the client's last mutation id.
+ *
+ * The decision in SQL only decides whether the page is read; the caller makes the plan with sync-core
+ * (planSync) from the fan row returned, and a sync that is due (or forced) goes on to refreshFan. The
+ * fan's columns come as one JSON column (headOf) on the first row only (the page's rows follow it), so
+ * a page of 5,000 notes does not carry 5,000 copies of the fan. The read of the notes starts within the first kilobyte of the
+ * statement's text, which is what pg_stat_activity shows by default (track_activity_query_size):
+ * keep it there (test/cancelled-reads.test.ts finds the read by it).
+ */
+export async function readOrPlan(db: Database, input: ReadInput): Promise<ReadOrPlan> {
+  // sync-core's planSync for a request without changes (plan.ts, effectiveStamp), as a range: a full
+  // sync within the last interval throttles; a stamp ahead of `now` by at most the interval is clock
+  // skew, read as `now` (throttled); one further ahead is ignored (due: a full sync repairs it). A
+  // forced sync, or a policy without an interval, is never throttled.
+  const interval = input.minIntervalMs;
+  const from = new Date(input.now.getTime() - interval).toISOString();
+  const to = new Date(input.now.getTime() + interval).toISOString();
+  const throttled = sql`${!input.force && interval > 0}::boolean
+    and last_full_sync_at > ${from}::timestamptz and last_full_sync_at <= ${to}::timestamptz`;
+  const fanRowId = sql`(select id from one)`;
+  const page = input.since
+    ? eitherPage({
+        fanRowId,
+        since: input.since,
+        // read-notes.ts isReset, on the fan row of this statement.
+        reset: sql`select ${input.since.version}::bigint < purged_through_version
+          or ${input.since.version}::bigint > version from one`,
+        limit: input.limit,
+      })
+    : notesPage({ fanRowId, page: { reset: true }, limit: input.limit });
+  const client = input.clientId
+    ? sql`'client.last_mutation_id', (select case when user_id = ${input.userId} then last_mutation_id end
+          from ${syncClients} where client_id = ${input.clientId}),
+        'client.known', exists (select 1 from ${syncClients} where client_id = ${input.clientId})`
+    : sql`'client.last_mutation_id', null::bigint, 'client.known', false`;
+  const headColumn = sql`to_jsonb(found) || jsonb_build_object('page.read', exists (select 1 from one), ${client})`;
+  const rows = await executeRows(
+    db,
+    sql`with found as (${callerFans(input.userId, input.target)}),
+    one as (
+      select id, version, purged_through_version from found
+      where (select count(*) from found) = 1 and ${throttled}
+    ), p as (
+      select page.*, row_number() over (order by page.version, page.id) as page_row from (${page}) page
+    )
+    select case when ${sql.raw(FIRST_ROW)} then ${headColumn} end as head, p.*
+    from found left join p on true
+    order by p.version, p.id`,
+  );
+  const first = rows[0];
+  if (!first) return { rows: [], read: false, pageRows: [], lastMutationId: null };
+  const head = headOf(first);
+  const read = head['page.read'] === true;
+  const lastMutationId =
+    input.clientId === undefined
+      ? null
+      : head['client.known'] === true
+        ? head['client.last_mutation_id'] === null
+          ? null
+          : Number(head['client.last_mutation_id'])
+        : 0;
+  return {
+    // Several fans (an ambiguity) come without a page: every row is one of them.
+    rows: read ? [decodeResolved(head)] : rows.map((row) => decodeResolved(headOf(row))),
+    read,
+    // Without notes, the page's side of the outer join is one row of nulls.
+    pageRows: read ? rows.filter((raw) => raw.id !== null) : [],
+    lastMutationId,
+  };
+}
+
+/** Whether a row of readOrPlan is its first (its head is on that one only). */
+const FIRST_ROW = 'p.page_row is null or p.page_row = 1';
+
+function decodeResolved(raw: Record<string, unknown>): { fan: FanRow; role: Role } {
+  return { fan: decodeRow(fans, raw)!, role: raw['member.role'] as Role };
+}
+
+/**
+ * The `head` column of a statement that answers with a page: what it says about the fan (and its
+ * lease, its client), as one JSON object on the first row only. One column, not one per field: the
+ * driver builds each row as an object, and a V8 object of 20 properties or more takes a slower, larger
+ * shape (a page of 1,600 rows of 26 columns built 5.8 MB instead of 1.8).
+ */
+function headOf(row: Record<string, unknown>): Record<string, unknown> {
+  const head = row.head;
+  return (typeof head === 'string' ? JSON.parse(head) : head) as Record<string, unknown>;
+}
+
 export interface RefreshInput {
   fan: FanRow;
   userId: string;
@@ -255,26 +381,21 @@ export async function refreshFan(db: Database, input: RefreshInput): Promise<Ref
         last_forced_sync_at = ${stamp(input.fanState.lastForcedSyncAt)}::timestamptz
       where id = ${fan.id} and coalesce((select fresh from latest), false)
       returning purged_through_version
-    ), page as (${notesPage({
+    ), page as (select p.*, row_number() over (order by p.version, p.id) as page_row from (${notesPage({
       fanRowId: sql`${fan.id}`,
       page: input.page,
       limit: input.limit,
       where: sql`(coalesce((select taken from lease), false) or ${input.readWhenBusy}::boolean)
         and n.id not in (select id from purged)`,
-    })})
-    select (select taken from lease) as "lease.taken", f.version as "fan.version",
-      bumped.purged_through_version as "fan.purged_through_version",
-      latest.fresh as "latest.fresh", latest.last_full_sync_at as "latest.last_full_sync_at",
-      latest.last_forced_sync_at as "latest.last_forced_sync_at",
-      c.client_id as "client.client_id", c.user_id as "client.user_id",
-      c.last_mutation_id as "client.last_mutation_id", page.*
+    })}) p)
+    select case when page.page_row is null or page.page_row = 1 then ${REFRESH_HEAD} end as head, page.*
     from ${fans} f left join bumped on true left join latest on true left join client c on true
       left join page on true
     where f.id = ${fan.id}
     order by page.version, page.id`,
   );
-  const first = rows[0];
-  if (!first) throw fanNotFound();
+  if (!rows[0]) throw fanNotFound();
+  const first = headOf(rows[0]);
   if (first['lease.taken'] === null) return { outcome: 'foreign-client' };
   const leased = first['lease.taken'] === true;
   const timestamp = (value: unknown) =>
@@ -294,6 +415,23 @@ export async function refreshFan(db: Database, input: RefreshInput): Promise<Ref
     rows: rows.filter((raw) => raw.id !== null),
   };
 }
+
+/** refreshFan's answer about the fan, its lease and its client: its first row's `head` (headOf). */
+const REFRESH_HEAD = sql.raw(
+  `json_build_object(${[
+    ['lease.taken', '(select taken from lease)'],
+    ['fan.version', 'f.version'],
+    ['fan.purged_through_version', 'bumped.purged_through_version'],
+    ['latest.fresh', 'latest.fresh'],
+    ['latest.last_full_sync_at', 'latest.last_full_sync_at'],
+    ['latest.last_forced_sync_at', 'latest.last_forced_sync_at'],
+    ['client.client_id', 'c.client_id'],
+    ['client.user_id', 'c.user_id'],
+    ['client.last_mutation_id', 'c.last_mutation_id'],
+  ]
+    .map(([name, value]) => `'${name}', ${value}`)
+    .join(', ')})`,
+);
 
 export interface CloseInput {
   fan: FanRow;

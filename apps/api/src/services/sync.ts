@@ -18,7 +18,7 @@ import { eq, sql } from 'drizzle-orm';
 import type { z } from 'zod';
 import type { AuthedContext } from '../context.ts';
 import { ApiError } from '../errors.ts';
-import { fanNotFound, pickResolvedFan, requireRight, resolveFan, type FanRow } from './authz.ts';
+import { fanNotFound, pickResolvedFan, requireRight, type FanRow } from './authz.ts';
 import type { FanWrite } from './fan-transaction.ts';
 import { syncInProgress } from './lease.ts';
 import { decideNoteChanges, scopeCondition, type DecidedChanges } from './note-writes.ts';
@@ -30,6 +30,7 @@ import {
   loadRejections,
   type CloseInput,
   lockForPush,
+  readOrPlan,
   recordRejections,
   refreshFan,
 } from './sync-statements.ts';
@@ -41,11 +42,13 @@ type Input = z.output<typeof SyncNotesInput>;
  * sync: in one short transaction it resolves and authorizes the fan, takes the fan's lease and locks it,
  * applies the client's mutations exactly once, merges the OnlyFans snapshot, bumps the fan's version
  * once, records the client's last mutation id and reads the delta. A request without changes resolves
- * and authorizes the fan, asks sync-core for a plan, then reads (throttled) or runs a full sync without
- * changes in one statement.
+ * and authorizes the fan and, when it is throttled, reads the page in the same statement; sync-core
+ * makes the plan from the fan row it returned, and a due or forced sync runs a full sync without
+ * changes in one more statement.
  *
- * Database round trips (sync-statements.ts): a throttled read or a full sync without changes is two; a
- * push is four whatever it carries (BEGIN, the statement that locks the fan and reads the notes the
+ * Database round trips (sync-statements.ts): a throttled read (a delta pull included) is one, the
+ * statement that resolves the fan, decides the throttle and reads the page (readOrPlan); a full sync
+ * without changes is two (that statement, then refreshFan); a push is four whatever it carries (BEGIN, the statement that locks the fan and reads the notes the
  * changes touch, the closing statement, COMMIT). The fan's poke to every API process leaves after the
  * answer, with the other pokes of its 5 ms in one statement (packages/db/src/notify.ts).
  */
@@ -65,11 +68,30 @@ export async function syncNotes(ctx: AuthedContext, input: Input): Promise<SyncN
     }
   }
 
-  const { fan } = await resolveFan(ctx.deps.db, ctx.user.userId, input);
+  const read = await readOrPlan(ctx.deps.db, {
+    userId: ctx.user.userId,
+    target: input,
+    clientId: input.clientId,
+    force: input.force,
+    now,
+    minIntervalMs: ctx.deps.throttle.minIntervalMs,
+    since,
+    limit: MAX_NOTES_PER_SYNC,
+  });
+  const { fan } = pickResolvedFan(read.rows);
   const plan = planFor(ctx, fan, input, now, false);
   if (plan.action === 'throttled') {
-    const page = await readNotes(ctx.deps.db, fan, since);
-    return answer({ synchronized: false, now, nextSyncAt: plan.nextSyncAt, page, lastMutationId: null });
+    // The statement read the page exactly when sync-core throttles: it decides as planSync does.
+    const page = read.read
+      ? pageFromRows(fan, isReset(fan, since), read.pageRows)
+      : await readNotes(ctx.deps.db, fan, since);
+    return answer({
+      synchronized: false,
+      now,
+      nextSyncAt: plan.nextSyncAt,
+      page,
+      lastMutationId: read.lastMutationId,
+    });
   }
   return refresh(ctx, fan, input, now, since, plan);
 }
