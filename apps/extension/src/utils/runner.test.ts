@@ -236,6 +236,39 @@ describe('the outbox', () => {
     expect(await t.outbox.entries()).toEqual([]);
   });
 
+  test("a read's lastMutationId does not settle another fan's edits: their rejection reasons come with the resend", async () => {
+    const t = setup();
+    await t.enqueueUpsert(noteId(1), 'typed for the other fan', '2002');
+    // While the push is on its way, the chatter opens this fan; the push's answer is then lost (the
+    // server processed it: it rejected mutation 1). The read of this fan answers the client's last
+    // processed id, 1.
+    t.answer(
+      () => {
+        void t.runner.request(FAN);
+        throw apiError(0, 'network');
+      },
+      { lastMutationId: 1 },
+    );
+    await t.runner.pump(true);
+    expect(t.calls.slice(0, 2).map((call) => [call.fanId, call.mutations?.length ?? 0])).toEqual([
+      ['2002', 1],
+      [FAN, 0],
+    ]);
+    expect((await t.outbox.entries()).map((entry) => entry.mutation.id)).toEqual([1]);
+    // The resend is answered as a duplicate with its reason: the text goes to Not saved, not lost.
+    t.advance(60_000);
+    t.answer({
+      lastMutationId: 1,
+      results: [{ id: 1, noteId: noteId(1), status: 'duplicate', reason: 'this fan has 2000 notes' }],
+    });
+    await t.runner.pump(true);
+    expect(t.calls.at(-1)).toMatchObject({ fanId: '2002', mutations: [{ id: 1 }] });
+    expect(await t.outbox.entries()).toEqual([]);
+    expect((await t.outbox.unsaved()).map((entry) => [entry.mutation.id, entry.reason])).toEqual([
+      [1, 'this fan has 2000 notes'],
+    ]);
+  });
+
   test('a server that does not take the head is not asked again in a loop', async () => {
     const t = setup();
     await t.enqueueUpsert(noteId(1), 'stuck');

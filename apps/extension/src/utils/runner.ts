@@ -266,9 +266,12 @@ export class SyncRunner {
       // A push went through: this user writes to the fan (again), so OnlyFans' note may be sent.
       return mutations.length > 0 ? { ...next, refusedNotice: null } : next;
     });
-    // What the push processed is in its own answer: the pages after it are reads without a clientId,
-    // whose lastMutationId is null (regression: acknowledging from the last page left the outbox full).
-    if (answer.lastMutationId !== null) {
+    // Only a push settles the outbox, from its own answer. A read answers the client's last processed
+    // id too, but it may cover another fan's push whose answer was lost: settled from the read, that
+    // push's rejections would vanish with the user's text; resent, they come back as duplicates with
+    // their reasons. The pages after a push are reads without a clientId (regression: acknowledging
+    // from the last page left the outbox full).
+    if (mutations.length > 0 && answer.lastMutationId !== null) {
       // A duplicate with a reason was rejected when it was first processed, in an answer we lost.
       const rejected = answer.results.flatMap((result) =>
         result.status === 'rejected' || (result.status === 'duplicate' && result.reason !== undefined)
