@@ -127,8 +127,7 @@ export function startBackground(): void {
     if (area !== 'local') return;
     for (const [key, change] of Object.entries(changes)) {
       // `view:<fanId>$` would be a storage item's version, not a view.
-      if (isViewKey(key))
-        void members.viewChanged(change.newValue as FanView | undefined);
+      if (isViewKey(key)) void members.viewChanged(change.newValue as FanView | undefined);
     }
     if (KEYS.settings in changes) {
       members.signedIn();
