@@ -1,4 +1,5 @@
 import { readFile, writeFile, mkdir } from 'node:fs/promises';
+import { format, resolveConfig } from 'prettier';
 import type { LiveReport } from './live.ts';
 import { join } from 'node:path';
 import type { LoadResult } from './load.ts';
@@ -311,6 +312,8 @@ export async function writeReport(report: BenchReport): Promise<string> {
     start >= 0 && end > start
       ? doc.slice(0, start) + section + doc.slice(end + END.length)
       : `${doc}\n${section}\n`;
-  await writeFile(docPath, doc);
+  // Formatted as `pnpm format` would (aligned tables), so the written page passes `format:check`.
+  const options = await resolveConfig(docPath);
+  await writeFile(docPath, await format(doc, { ...options, filepath: docPath }));
   return file;
 }
