@@ -23,8 +23,8 @@ const page = `<!doctype html>
   <p>Your invite code:</p>
   <p><span id="code"></span><button id="copy" type="button">Copy</button></p>
   <h2>Join with the extension</h2>
-  <p>Open the FanNotes extension, sign in, go to <b>Team</b> and choose <b>Redeem an invite</b>. Paste the
-  code (or this page's link) and confirm.</p>
+  <p>Open the FanNotes extension's options (right-click its icon, then <b>Options</b>) while signed in.
+  Under <b>Team</b>, in <b>Join a team</b>, paste the code (or this page's link) and press <b>Join</b>.</p>
   <h2>Join with the API</h2>
   <pre id="curl"></pre>
   <p>The code works until it expires, is revoked or its uses run out. Keep it to yourself: anyone who has

@@ -564,7 +564,7 @@ describe('documents and pages', () => {
     const html = await response.text();
     expect(html).not.toContain('alert(1)');
     expect(html).not.toMatch(/https?:\/\//);
-    expect(html).toContain('Redeem an invite');
+    expect(html).toContain('Join a team');
     const script = await fetch(`${base}/invite.js`);
     expect(script.status).toBe(200);
     expect(await script.text()).toContain('location.hash');
