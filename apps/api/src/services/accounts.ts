@@ -11,7 +11,7 @@ import { and, asc, eq, sql } from 'drizzle-orm';
 import type { z } from 'zod';
 import type { AuthedContext } from '../context.ts';
 import { ApiError } from '../errors.ts';
-import { accountNotFound, requireRight, roleOn } from './authz.ts';
+import { managerRoleOn, roleOn } from './authz.ts';
 import { fallbackDisplayName, refreshProfileFromToken } from './profiles.ts';
 import { toAccount, toMember } from './serialize.ts';
 
@@ -139,18 +139,13 @@ async function membershipTransaction<T>(
   work: (tx: Transaction, actorRole: Role, currentRole: Role | undefined) => Promise<T>,
 ): Promise<T> {
   return ctx.deps.db.transaction(async (tx) => {
-    const [actor] = await tx
-      .select({ role: memberships.role })
-      .from(memberships)
-      .where(and(eq(memberships.accountId, accountId), eq(memberships.userId, ctx.user.userId)));
-    if (!actor) throw accountNotFound();
-    requireRight(actor.role, 'manage');
+    const actorRole = await managerRoleOn(tx, ctx.user.userId, accountId);
     const [target] = await tx
       .select({ role: memberships.role })
       .from(memberships)
       .where(and(eq(memberships.accountId, accountId), eq(memberships.userId, userId)))
       .for('update');
-    return work(tx, actor.role, target?.role);
+    return work(tx, actorRole, target?.role);
   });
 }
 

@@ -1,5 +1,5 @@
 import type { Role } from '@fannotes/contract';
-import { fans, memberships, type Database } from '@fannotes/db';
+import { fans, memberships, type Database, type Transaction } from '@fannotes/db';
 import { and, eq, sql, type SQL } from 'drizzle-orm';
 import { ApiError } from '../errors.ts';
 import { decodeRow, executeRows, textArray } from './raw-sql.ts';
@@ -94,11 +94,22 @@ export function pickResolvedFan(rows: { fan: FanRow; role: Role }[]): { fan: Fan
 }
 
 /** The caller's role on an account; 404 when they are not a member (existence is not revealed). */
-export async function roleOn(db: Database, userId: string, accountId: string): Promise<Role> {
+export async function roleOn(db: Database | Transaction, userId: string, accountId: string): Promise<Role> {
   const [row] = await db
     .select({ role: memberships.role })
     .from(memberships)
     .where(and(eq(memberships.accountId, accountId), eq(memberships.userId, userId)));
   if (!row) throw accountNotFound();
   return row.role;
+}
+
+/** The caller's role on the account, which must carry the right to manage it: 404 for a non-member, 403 without the right. */
+export async function managerRoleOn(
+  db: Database | Transaction,
+  userId: string,
+  accountId: string,
+): Promise<Role> {
+  const role = await roleOn(db, userId, accountId);
+  requireRight(role, 'manage');
+  return role;
 }

@@ -12,7 +12,7 @@ import { and, desc, eq, sql } from 'drizzle-orm';
 import type { z } from 'zod';
 import type { AuthedContext } from '../context.ts';
 import { ApiError } from '../errors.ts';
-import { accountNotFound, requireRight } from './authz.ts';
+import { managerRoleOn } from './authz.ts';
 import { refreshProfileFromToken } from './profiles.ts';
 import { toAccount } from './serialize.ts';
 
@@ -68,17 +68,6 @@ function inviteUrl(ctx: AuthedContext, code: string): string {
 const ownerInviteDenied = () =>
   new ApiError('permission_denied', 'Only an owner can invite an owner, or revoke such an invite.');
 
-/** The caller's role on the account, for managing its invites: 404 for a non-member, 403 without the right. */
-async function managerRole(tx: Transaction, ctx: AuthedContext, accountId: string): Promise<Role> {
-  const [actor] = await tx
-    .select({ role: memberships.role })
-    .from(memberships)
-    .where(and(eq(memberships.accountId, accountId), eq(memberships.userId, ctx.user.userId)));
-  if (!actor) throw accountNotFound();
-  requireRight(actor.role, 'manage');
-  return actor.role;
-}
-
 /** POST /api/v2/accounts/{accountId}/invites: owners and managers; only an owner invites an owner. */
 export async function createInvite(
   ctx: AuthedContext,
@@ -87,7 +76,7 @@ export async function createInvite(
   const now = ctx.deps.now();
   const code = newInviteCode();
   return ctx.deps.db.transaction(async (tx) => {
-    const role = await managerRole(tx, ctx, input.accountId);
+    const role = await managerRoleOn(tx, ctx.user.userId, input.accountId);
     if (input.role === 'owner' && role !== 'owner') throw ownerInviteDenied();
     const [row] = await tx
       .insert(invites)
@@ -110,7 +99,7 @@ export async function createInvite(
 export async function listInvites(ctx: AuthedContext, accountId: string): Promise<Invite[]> {
   const now = ctx.deps.now();
   return ctx.deps.db.transaction(async (tx) => {
-    await managerRole(tx, ctx, accountId);
+    await managerRoleOn(tx, ctx.user.userId, accountId);
     const rows = await tx
       .select()
       .from(invites)
@@ -127,7 +116,7 @@ export async function revokeInvite(
 ): Promise<Invite> {
   const now = ctx.deps.now();
   return ctx.deps.db.transaction(async (tx) => {
-    const role = await managerRole(tx, ctx, input.accountId);
+    const role = await managerRoleOn(tx, ctx.user.userId, input.accountId);
     const [invite] = await tx
       .select()
       .from(invites)
