@@ -1,5 +1,6 @@
 export { migrationsFolder } from './migrate.ts';
 export * from './open.ts';
+export { pipelinedTransaction, type LastStatement } from './pipelined-transaction.ts';
 export { withQueryCount, type QueryCount } from './query-count.ts';
 export * from './listen.ts';
 export * from './notify.ts';

@@ -6,6 +6,7 @@ import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import postgres from 'postgres';
 import { migratePgliteDatabase, migratePostgresDatabase } from './migrate.ts';
+import { enablePipelinedTransactions } from './pipelined-transaction.ts';
 import { countPgliteQueries, postgresQueryCounter } from './query-count.ts';
 import * as schema from './schema/index.ts';
 
@@ -116,6 +117,7 @@ export async function openPostgres(options: PostgresOptions): Promise<DatabaseHa
   });
   const client = prepare ? preparedByDefault(created) : created;
   const db: Database = drizzlePostgres(client, { schema });
+  enablePipelinedTransactions(db, created, { prepare });
   return {
     db,
     kind: 'postgres',

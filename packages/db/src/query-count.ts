@@ -6,7 +6,8 @@ import type { PGlite } from '@electric-sql/pglite';
 
 /**
  * What one unit of work (an HTTP request) cost the database, counted at the driver: every statement
- * sent (BEGIN and COMMIT included), and the network round trips they took. With postgres.js a
+ * sent (BEGIN and COMMIT included), and the network round trips they took (a statement sent behind
+ * another without waiting for its answer, pipelinedStatements, takes none of its own). With postgres.js a
  * parameterised statement a connection has not prepared yet costs two round trips (Parse/Describe,
  * then Bind/Execute); a prepared one costs one. Counted only when the handle was opened with
  * `countQueries` and the work runs inside `withQueryCount`.
@@ -16,11 +17,27 @@ export interface QueryCount {
   roundTrips: number;
 }
 
-const queryCounts = new AsyncLocalStorage<QueryCount>();
+/** Where the statements of the work running now are counted; `pipelined`: not as round trips. */
+interface Counting {
+  count: QueryCount;
+  pipelined: boolean;
+}
+
+const queryCounts = new AsyncLocalStorage<Counting>();
 
 /** Runs `fn`, adding to `count` the statements and round trips made on its behalf. */
 export function withQueryCount<T>(count: QueryCount, fn: () => T): T {
-  return queryCounts.run(count, fn);
+  return queryCounts.run({ count, pipelined: false }, fn);
+}
+
+/**
+ * Runs `fn`, whose statements are sent without waiting for their answers on their own: BEGIN ahead of
+ * a transaction's first statement, COMMIT behind its last (pipelined-transaction.ts). They count as
+ * statements, and take no round trip of their own (a statement not yet prepared still costs one).
+ */
+export function pipelinedStatements<T>(fn: () => T): T {
+  const counting = queryCounts.getStore();
+  return counting ? queryCounts.run({ count: counting.count, pipelined: true }, fn) : fn();
 }
 
 /**
@@ -49,10 +66,10 @@ export function postgresQueryCounter(
         trips = 2;
       }
     }
-    const count = queryCounts.getStore();
-    if (count) {
-      count.statements += 1;
-      count.roundTrips += trips;
+    const counting = queryCounts.getStore();
+    if (counting) {
+      counting.count.statements += 1;
+      counting.count.roundTrips += counting.pipelined ? trips - 1 : trips;
     }
   };
 }
@@ -60,10 +77,10 @@ export function postgresQueryCounter(
 /** PGlite runs in-process: each statement is one call (a transaction adds BEGIN and COMMIT/ROLLBACK). */
 export function countPgliteQueries(client: PGlite): void {
   const add = () => {
-    const count = queryCounts.getStore();
-    if (count) {
-      count.statements += 1;
-      count.roundTrips += 1;
+    const counting = queryCounts.getStore();
+    if (counting) {
+      counting.count.statements += 1;
+      counting.count.roundTrips += 1;
     }
   };
   type Call = (...args: unknown[]) => unknown;

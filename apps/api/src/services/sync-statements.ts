@@ -12,10 +12,12 @@ import type { NoteRow, PageRow } from './serialize.ts';
 /**
  * The statements of a full sync, each folding several steps into one round trip.
  *
- * A push (a request with changes: always a full sync, so its plan is known before the fan is read):
- * BEGIN, (1) resolve the fan, take its lease, lock it and the client and read the notes the changes
- * touch, (2) write, purge, bump and read the page, COMMIT: four round trips whatever it carries (five
- * when a write committed while the first statement waited for the lock: the notes are read again).
+ * A push (a request with changes: always a full sync, so its plan is known before the fan is read),
+ * in one transaction: (1) resolve the fan, take its lease, lock it and the client and read the notes
+ * the changes touch, (2) write, purge, bump and read the page. BEGIN goes out with (1) and COMMIT with
+ * (2), neither waited for on its own (packages/db pipelinedTransaction): two round trips whatever it
+ * carries (three when a write committed while the first statement waited for the lock: the notes are
+ * read again).
  * The poke that tells other processes leaves after the commit, batched (services/sync.ts).
  *
  * A throttled read (a delta pull included): (1) one statement that resolves the fan, decides the
@@ -483,7 +485,7 @@ export interface Closed {
 }
 
 /**
- * The rest of a push in one statement: upsert the changed notes, purge tombstones past the horizon
+ * The rest of a push in one statement (sent with the COMMIT behind it: pipelinedTransaction): upsert the changed notes, purge tombstones past the horizon
  * (except those still tied to an OnlyFans note, i.e. notes the CRM deleted that OnlyFans still lists:
  * without the tombstone the next snapshot would import the note again; a note OnlyFans drops lets go
  * of its id, sync-core's merge.ts, so no tombstone is kept for a note OnlyFans no longer has), bump
@@ -492,10 +494,7 @@ export interface Closed {
  * they were under the lock) with the rows this statement wrote in place of their old versions and the
  * purged ones left out: exactly what a read after the writes would return.
  */
-export async function closeFullSync(
-  execute: (query: SQL) => Promise<Record<string, unknown>[]>,
-  input: CloseInput,
-): Promise<Closed> {
+export function closeFullSync(input: CloseInput): SQL {
   const { fan } = input;
   const horizon = input.horizon.toISOString();
   const before = new Set(input.values.map((row) => row.id));
@@ -550,16 +549,17 @@ export async function closeFullSync(
   });
   parts.push(sql`page as (${page})`);
 
-  const rows = await execute(
-    sql`with ${sql.join(parts, sql`, `)}
+  return sql`with ${sql.join(parts, sql`, `)}
     select bumped.purged_through_version as "fan.purged_through_version", page.*
     from bumped left join page on true
-    order by page.version, page.id`,
-  );
-  const purgedThroughVersion = Number(rows[0]?.['fan.purged_through_version'] ?? fan.purgedThroughVersion);
+    order by page.version, page.id`;
+}
+
+/** What closeFullSync's statement answered, for `fan` (the fan row it closed). */
+export function closedFromRows(fan: FanRow, rows: Record<string, unknown>[]): Closed {
   return {
     // Without notes, the page's side of the outer join is one row of nulls.
     rows: rows.filter((raw) => raw.id !== null),
-    purgedThroughVersion,
+    purgedThroughVersion: Number(rows[0]?.['fan.purged_through_version'] ?? fan.purgedThroughVersion),
   };
 }

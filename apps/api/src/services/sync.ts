@@ -6,7 +6,13 @@ import {
   type SyncNotesData,
   type SyncNotesInput,
 } from '@fannotes/contract';
-import { syncClients, type Database, type Transaction } from '@fannotes/db';
+import {
+  pipelinedTransaction,
+  syncClients,
+  type Database,
+  type LastStatement,
+  type Transaction,
+} from '@fannotes/db';
 import {
   afterFullSync,
   decodeCursorPosition,
@@ -26,6 +32,7 @@ import { isReset, pageFromRows, readNotes, type NotesPage } from './read-notes.t
 import { executeRows } from './raw-sql.ts';
 import type { PageRow } from './serialize.ts';
 import {
+  closedFromRows,
   closeFullSync,
   loadRejections,
   type CloseInput,
@@ -48,8 +55,9 @@ type Input = z.output<typeof SyncNotesInput>;
  *
  * Database round trips (sync-statements.ts): a throttled read (a delta pull included) is one, the
  * statement that resolves the fan, decides the throttle and reads the page (readOrPlan); a full sync
- * without changes is two (that statement, then refreshFan); a push is four whatever it carries (BEGIN, the statement that locks the fan and reads the notes the
- * changes touch, the closing statement, COMMIT). The fan's poke to every API process leaves after the
+ * without changes is two (that statement, then refreshFan); a push is two whatever it carries: the
+ * statement that locks the fan and reads the notes the changes touch, with BEGIN sent ahead of it, and
+ * the closing statement, with COMMIT sent behind it (pipelinedTransaction). The fan's poke to every API process leaves after the
  * answer, with the other pokes of its 5 ms in one statement (packages/db/src/notify.ts).
  */
 export async function syncNotes(ctx: AuthedContext, input: Input): Promise<SyncNotesData> {
@@ -58,10 +66,11 @@ export async function syncNotes(ctx: AuthedContext, input: Input): Promise<SyncN
   const hasChanges = (input.mutations ?? []).length > 0 || input.onlyFansNotes !== undefined;
   if (hasChanges) {
     try {
-      const pushed = await ctx.deps.db.transaction((tx) => push(ctx, tx, input, now, since));
+      const pushed = await pipelinedTransaction(ctx.deps.db, (tx) => push(ctx, tx, input, now, since));
       // Committed: every API process hears of it within milliseconds (notify.ts batches the pokes).
       if (pushed.poke) void ctx.deps.pokes.announce([pushed.poke]);
-      return pushed.data;
+      const page = await pageAfterClose(ctx.deps.db, pushed.fan, pushed.reset, since, pushed.rows);
+      return answer({ ...pushed.answer, page });
     } catch (error) {
       if (error instanceof FanRefused) throw await refusal(ctx, input, now, error.error);
       throw error;
@@ -180,10 +189,20 @@ async function refresh(
   }
 }
 
+/** What a committed push answers, but its page (made after the commit: pageAfterClose). */
+interface Pushed {
+  fan: FanRow;
+  reset: boolean;
+  rows: PageRow[];
+  answer: Omit<Parameters<typeof answer>[0], 'page'>;
+  poke: FanChange | undefined;
+}
+
 /**
  * A push, in its transaction: the fan row and the client's row are locked first; the client's last
  * processed id (rejected mutations included, so a client can never wedge on one) is stored in this same
- * transaction as the effects; then purge, bump and read the page, in one statement.
+ * transaction as the effects; then purge, bump and read the page, in one statement, which is returned
+ * unsent: pipelinedTransaction sends it with the COMMIT.
  */
 async function push(
   ctx: AuthedContext,
@@ -191,7 +210,7 @@ async function push(
   input: Input,
   now: Date,
   since: CursorPosition | null,
-): Promise<{ data: SyncNotesData; poke: FanChange | undefined }> {
+): Promise<LastStatement<Pushed>> {
   const userId = ctx.user.userId;
   // The notes the changes can touch are read by the same statement (a superset: the client and the
   // snapshot are checked after the lock; decideNoteChanges keeps what it needs).
@@ -272,7 +291,7 @@ async function push(
 
   const version = write.touched ? write.version : write.fan.version;
   const reset = isReset({ version, purgedThroughVersion: write.fan.purgedThroughVersion }, since);
-  const closed = await closeFullSync((query) => executeRows(tx, query), {
+  const last = closeFullSync({
     fan: write.fan,
     now,
     values,
@@ -288,28 +307,30 @@ async function push(
     page: reset ? { reset: true } : { reset: false, since: since! },
     limit: MAX_NOTES_PER_SYNC,
   });
-  const current = { ...write.fan, version, purgedThroughVersion: closed.purgedThroughVersion };
-  const page = await pageAfterClose(tx, current, reset, since, closed.rows);
-  const data = answer({
-    synchronized: true,
-    now,
-    nextSyncAt: plan.nextSyncAt,
-    page,
-    lastMutationId,
-    results,
-  });
   // A changed fan is poked; so is one whose push was a resend (duplicates): the first answer, and with
   // it perhaps the poke, may have been lost.
   const resent = results.some((result) => result.status === 'duplicate');
   const poke =
     write.touched || resent ? { accountId: write.fan.accountId, fanId: write.fan.fanId, version } : undefined;
-  return { data, poke };
+  return {
+    last,
+    finish: (rows) => {
+      const closed = closedFromRows(write.fan, rows);
+      return {
+        fan: { ...write.fan, version, purgedThroughVersion: closed.purgedThroughVersion },
+        reset,
+        rows: closed.rows,
+        answer: { synchronized: true, now, nextSyncAt: plan.nextSyncAt, lastMutationId, results },
+        poke,
+      };
+    },
+  };
 }
 
 /**
  * The page of a full sync from the rows its closing statement read. If that statement's purge passed
  * the client's cursor, the client must now get the full set instead (rare: a client away for longer
- * than the tombstone horizon).
+ * than the tombstone horizon), read after the sync (readNotes: what committed since may come early).
  */
 function pageAfterClose(
   db: Database | Transaction,
