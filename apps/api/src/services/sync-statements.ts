@@ -348,7 +348,14 @@ export type Refreshed =
  *
  * Writing no notes, it needs no lock beyond that: the page and the cursor (the version) come from the
  * statement's one snapshot, and the purge moves the fan's purge horizon in the same statement, so a
- * reader sees both or neither. Nothing is written unless the lease was taken, the plan still held and
+ * reader sees both or neither.
+ *
+ * It commits without waiting for its WAL to reach the disk (`synchronous_commit` off for its own
+ * transaction, as the pokes, packages/db notify.ts): it writes only bookkeeping, the sync stamps and a
+ * purge of old tombstones, never a note. A crash within the WAL writer's delay (under a second) may
+ * undo it whole, never in part: the fan is then synced again sooner than its interval, and its old
+ * tombstones purged again later, and every client's cursor still holds (the fan's version is not moved
+ * here). Nothing is written unless the lease was taken, the plan still held and
  * the clientId, if any, is the caller's.
  */
 export async function refreshFan(db: Database, input: RefreshInput): Promise<Refreshed> {
@@ -364,6 +371,7 @@ export async function refreshFan(db: Database, input: RefreshInput): Promise<Ref
     lease as materialized (
       select case when exists (select 1 from client where user_id <> ${input.userId}) then null
         else ${tryTakeLease(sql`${fan.id}`)} end as taken
+      from (select set_config('synchronous_commit', 'off', true)) as no_flush
     ), latest as materialized (
       select last_full_sync_at, last_forced_sync_at,
         last_full_sync_at is not distinct from ${stamp(input.plannedFrom.lastFullSyncAt)}::timestamptz
