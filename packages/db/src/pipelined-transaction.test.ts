@@ -153,6 +153,38 @@ describe.skipIf(!serverUrl)('on PostgreSQL', () => {
     expect(await usernames(proxied, prefix)).toEqual([`${prefix}_x`, `${prefix}_x`]);
   });
 
+  test('a transaction waiting for the pool gets the connection that reopens after its holder lost it', async () => {
+    const prefix = `queued_${randomUUID().slice(0, 8)}`;
+    const admin = postgres(database.url!, { max: 1, onnotice: () => {} });
+    try {
+      let holding!: () => void;
+      const held = new Promise<void>((resolve) => (holding = resolve));
+      let pid = 0;
+      // The pool's only connection is reserved by the first transaction...
+      const first = pipelinedTransaction(database.db, async (tx) => {
+        const result: unknown = await tx.execute(sql`select pg_backend_pid() as pid`);
+        pid = (result as { pid: number }[])[0]!.pid;
+        holding();
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        return { last: sql`select 1`, finish: () => 'first' };
+      });
+      first.catch(() => {});
+      await held;
+      // ...so the second waits for it; then the first one's backend is terminated.
+      const second = pipelinedTransaction(database.db, async (tx) => {
+        await tx.insert(accounts).values(account(`${prefix}_second`));
+        return { last: sql`select 2`, finish: () => 'second' };
+      });
+      await admin`select pg_terminate_backend(${pid})`;
+      await expect(first).rejects.toThrow();
+      // The connection reopens for the waiting transaction, which runs (unpatched, it waited for ever).
+      expect(await second).toBe('second');
+      expect(await usernames(database, prefix)).toEqual([`${prefix}_second`]);
+    } finally {
+      await admin.end();
+    }
+  });
+
   test('a connection lost in the middle fails the transaction, commits nothing and costs the pool nothing', async () => {
     const prefix = `lost_${randomUUID().slice(0, 8)}`;
     const admin = postgres(database.url!, { max: 1, onnotice: () => {} });
