@@ -1,15 +1,20 @@
 // @ts-check
 /**
  * `pnpm build` (and the first step of `pnpm start` and `pnpm run token`): the API bundled by esbuild
- * into plain JavaScript in dist/, run by `node --enable-source-maps`, without tsx's loader (its own
- * thread and V8 heap, and the transformed sources it keeps, cost about 90 MB of RSS and a second of
- * start-up CPU per process).
+ * into plain JavaScript in dist/, run by plain `node`, without tsx's loader (its own thread and V8
+ * heap, and the transformed sources it keeps, cost about 90 MB of RSS and a second of start-up CPU
+ * per process).
  *
  *   dist/main.js     the server (src/main.ts), with main.js.map
  *   dist/cli.js      `pnpm run token` (src/cli.ts), with cli.js.map
  *   dist/*-HASH.js   chunks: what they load only when needed (openapi-*: the OpenAPI generator;
  *                    pglite-*: the PGlite driver), and the code those share with them (chunk-*)
  *   dist/migrations  a copy of packages/db/migrations, found by the bundle through BUNDLED_MIGRATIONS_DIR
+ *
+ * The output is unminified: a stack trace names functions, and each module's code follows a comment
+ * with its source's path. `pnpm start` does not pass `--enable-source-maps`: Node would read and keep
+ * the maps of every chunk it loads, about 6 MB of an idle process's RSS. Set
+ * `NODE_OPTIONS=--enable-source-maps` for stack traces in the TypeScript sources' lines.
  *
  * The workspace packages (TypeScript sources) and most dependencies are bundled; what reads its own
  * files at run time stays external and is resolved by Node from apps/api/node_modules, so it must be a
