@@ -1,7 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { createOpenApiDocument } from './openapi.ts';
 import type { HttpServer } from './server.ts';
 
 // Interactive docs from the swagger-ui-dist package, served from here: no CDN.
@@ -23,11 +22,15 @@ const csp = "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-
 
 /** `GET /api/openapi.json` and `GET /docs` (Swagger UI on that document). */
 export function registerDocs(app: HttpServer, publicUrl: string | undefined): void {
-  let openApiJson: string | undefined;
-  app.get('/api/openapi.json', (_request, reply) => {
-    // From configuration only: a document built from the first request's Host was cached for all.
-    openApiJson ??= JSON.stringify(createOpenApiDocument(`${publicUrl ?? ''}/api`));
-    return reply.type('application/json').send(openApiJson);
+  let openApiJson: Promise<string> | undefined;
+  app.get('/api/openapi.json', async (_request, reply) => {
+    // Built on first request, by a module loaded then (its own chunk of the bundle, with the OpenAPI
+    // generator): a process that is never asked for it does not hold them. From configuration only: a
+    // document built from the first request's Host was cached for all.
+    openApiJson ??= import('./openapi.ts').then(({ createOpenApiDocument }) =>
+      JSON.stringify(createOpenApiDocument(`${publicUrl ?? ''}/api`)),
+    );
+    return reply.type('application/json').send(await openApiJson);
   });
   app.get('/docs', (_request, reply) =>
     reply.type('text/html; charset=utf-8').header('content-security-policy', csp).send(docsPage),

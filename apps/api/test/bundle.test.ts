@@ -34,14 +34,25 @@ test('the bundle carries every migration, and the patched postgres.js', async ()
     await readFile(join(source, 'meta', '_journal.json'), 'utf8'),
   );
 
-  const bundle = await readFile(join(distDir, 'main.js'), 'utf8');
+  const scripts = (await readdir(distDir)).filter((name) => name.endsWith('.js'));
+  const sources = await Promise.all(scripts.map((name) => readFile(join(distDir, name), 'utf8')));
+  const bundle = sources.join('\n');
   // patches/postgres@3.4.9.patch: nextWrite no longer writes to a closed socket from a timer.
   expect(bundle).toMatch(
     /function nextWrite\(fn\) \{\s*if \(socket === null\) \{\s*chunk = nextWriteTimer = null;/,
   );
   // Loaded from node_modules at run time, not bundled: their files live beside their modules.
   expect(bundle).toMatch(/from "@electric-sql\/pglite"/);
-  expect(bundle).toMatch(/\/\/# sourceMappingURL=main\.js\.map\s*$/);
+  expect(await readFile(join(distDir, 'main.js'), 'utf8')).toMatch(
+    /\/\/# sourceMappingURL=main\.js\.map\s*$/,
+  );
+  // One character above U+00FF in a script and V8 holds all of its source at two bytes a character.
+  for (const [index, source] of sources.entries()) {
+    expect({ script: scripts[index], nonAscii: /[\u0080-\uffff]/.exec(source)?.[0] }).toEqual({
+      script: scripts[index],
+      nonAscii: undefined,
+    });
+  }
 });
 
 describe('node dist/main.js, as `pnpm start` runs it', () => {
@@ -87,6 +98,11 @@ describe('node dist/main.js, as `pnpm start` runs it', () => {
         expect(api.output()).toContain('FanNotes Sync API listening on http://localhost:');
         expect(await (await fetch(`${api.url}/healthz`)).json()).toEqual({ status: 'ok' });
         expect((await fetch(`${api.url}/docs/swagger-ui.css`)).status).toBe(200);
+        // Built by a chunk loaded on this first request.
+        const openApi = (await (await fetch(`${api.url}/api/openapi.json`)).json()) as {
+          paths: Record<string, unknown>;
+        };
+        expect(openApi.paths).toHaveProperty(['/v2/sync-notes']);
 
         // A token from the bundled CLI (`pnpm run token`), signed with the secret the server made.
         const { stdout } = await run(

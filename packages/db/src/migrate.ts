@@ -1,7 +1,4 @@
 import { fileURLToPath } from 'node:url';
-import type { PGlite } from '@electric-sql/pglite';
-import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
-import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator';
 import postgres from 'postgres';
@@ -34,9 +31,4 @@ export async function migratePostgresDatabase(url: string): Promise<void> {
   } finally {
     await client.end({ timeout: 5 });
   }
-}
-
-/** Applies migrations to an embedded database (one connection: nothing to serialise). */
-export async function migratePgliteDatabase(client: PGlite): Promise<void> {
-  await migratePglite(drizzlePglite(client), { migrationsFolder });
 }

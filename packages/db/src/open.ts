@@ -1,13 +1,11 @@
-import { mkdir } from 'node:fs/promises';
-import { PGlite } from '@electric-sql/pglite';
+import type { PGlite } from '@electric-sql/pglite';
 import { sql } from 'drizzle-orm';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
-import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import postgres from 'postgres';
-import { migratePgliteDatabase, migratePostgresDatabase } from './migrate.ts';
+import { migratePostgresDatabase } from './migrate.ts';
 import { enablePipelinedTransactions } from './pipelined-transaction.ts';
-import { countPgliteQueries, postgresQueryCounter } from './query-count.ts';
+import { postgresQueryCounter } from './query-count.ts';
 import * as schema from './schema/index.ts';
 
 /** The one database type the app sees, whichever driver is underneath. */
@@ -143,31 +141,14 @@ export interface PgliteOptions {
   countQueries?: boolean;
 }
 
-/** The embedded database (PGlite): for one developer machine and the test suite, not production. */
+/**
+ * The embedded database (PGlite): for one developer machine and the test suite, not production. Its
+ * driver lives in pglite.ts, loaded on first use (a chunk of its own in the API's bundle): a process on
+ * PostgreSQL never loads PGlite's modules and WASM loader, nor holds their code for its whole life.
+ */
 export async function openPglite(options: PgliteOptions = {}): Promise<DatabaseHandle & { pglite: PGlite }> {
-  if (options.dataDir) await mkdir(options.dataDir, { recursive: true });
-  const client = new PGlite({
-    ...(options.dataDir ? { dataDir: options.dataDir } : {}),
-    ...(options.loadDataDir ? { loadDataDir: options.loadDataDir } : {}),
-  });
-  await client.waitReady;
-  const db = drizzlePglite(client, { schema });
-  if (options.migrate ?? true) await migratePgliteDatabase(client);
-  if (options.countQueries) countPgliteQueries(client);
-  return {
-    db: db as unknown as Database,
-    kind: 'pglite',
-    pglite: client,
-    ping: async () => {
-      await client.query('select 1');
-    },
-    close: () => client.close(),
-    listen: async (channel, onNotify, onListen) => {
-      const unlisten = await client.listen(channel, onNotify);
-      onListen();
-      return { close: unlisten };
-    },
-  };
+  const { openPgliteDriver } = await import('./pglite.ts');
+  return openPgliteDriver(options);
 }
 
 /** PostgreSQL when a URL is given, else PGlite persisted under `dataDir`. */

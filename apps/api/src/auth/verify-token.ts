@@ -326,11 +326,15 @@ function createKeySetResolver(jwksUrl: string, config: AuthConfig): JWTVerifyGet
     throw new Error(`The JWKS URL is not a URL: ${jwksUrl}`);
   }
   const cooldownMs = config.jwksCooldownMs ?? 30_000;
-  const remote = createRemoteJWKSet(url, {
-    cooldownDuration: cooldownMs,
-    timeoutDuration: config.jwksTimeoutMs ?? 3_000,
-    cacheMaxAge: config.jwksCacheMaxAgeMs ?? 600_000,
-  });
+  // Made for the first token that needs it: jose's remote key set loads Node's fetch (undici, about
+  // 1 MB of heap), which a process that only ever sees HS256 tokens has no use for.
+  let remoteSet: ReturnType<typeof createRemoteJWKSet> | undefined;
+  const remote = () =>
+    (remoteSet ??= createRemoteJWKSet(url, {
+      cooldownDuration: cooldownMs,
+      timeoutDuration: config.jwksTimeoutMs ?? 3_000,
+      cacheMaxAge: config.jwksCacheMaxAgeMs ?? 600_000,
+    }));
 
   // Wall-clock time, as jose's own cache uses: this is about our cache, not about the token's times.
   let failedAt = 0;
@@ -341,7 +345,7 @@ function createKeySetResolver(jwksUrl: string, config: AuthConfig): JWTVerifyGet
       return fromLastGood(lastGood, header, token, 'in cooldown');
     }
     try {
-      const key = await remote(header, token);
+      const key = await remote()(header, token);
       lastGood = undefined;
       return key;
     } catch (error) {
@@ -350,7 +354,7 @@ function createKeySetResolver(jwksUrl: string, config: AuthConfig): JWTVerifyGet
         lastGood = undefined;
         throw error;
       }
-      const held = remote.jwks();
+      const held = remote().jwks();
       if (!held) throw unavailable(error);
       failedAt = Date.now();
       lastGood ??= createLocalJWKSet(held);
