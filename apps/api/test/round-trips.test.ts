@@ -92,12 +92,21 @@ const advance = (ms: number) => {
   now = new Date(now.getTime() + ms);
 };
 
-test('a full sync without changes is two round trips', async () => {
+test('a full sync without changes is one round trip, a forced one two', async () => {
   const api = await caller(chatter);
   expect(
     await cost(async () => {
       advance(60_000);
       const { data } = await api.notes.sync({ fanId });
+      expect(data.synchronized).toBe(true);
+    }),
+  ).toEqual({ statements: 1, roundTrips: 1 });
+  // Forced, the plan (its force floor) is sync-core's: made from the first statement's fan row, then
+  // run by a second.
+  expect(
+    await cost(async () => {
+      advance(10 * 60_000);
+      const { data } = await api.notes.sync({ fanId, force: true });
       expect(data.synchronized).toBe(true);
     }),
   ).toEqual({ statements: 2, roundTrips: 2 });

@@ -95,6 +95,19 @@ describe('POST /api/v2/sync-notes', () => {
       throttled: true,
       lastMutationId: null,
     });
+    // Due, the same statement syncs the fan: not with another user's client id (403, and the fan is not
+    // stamped: it is still due), then with the client's own.
+    app.clock.advance(60_000);
+    const foreign = await sync({ ...pull, clientId }, other.users.owner);
+    expect(foreign.status).toBe(403);
+    expect(foreign.body.error).toMatchObject({
+      code: 'permission_denied',
+      message: 'This clientId belongs to another user.',
+    });
+    expect((await sync({ ...pull, clientId }, other.users.chatter)).body.data).toMatchObject({
+      synchronized: true,
+      lastMutationId: 2,
+    });
   });
 
   test('{force: true} bypasses the interval, but forcing again faster than the floor is 429 with Retry-After', async () => {

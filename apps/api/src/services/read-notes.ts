@@ -93,11 +93,10 @@ export function eitherPage(query: { fanRowId: SQL; since: CursorPosition; reset:
 /** The page bound around `rows` (a select of `pageColumns`): see notesPage. */
 function boundedPage(rows: SQL, limit: number): SQL {
   const cost = (q: SQL) =>
-    sql`case when ${q}.deleted_at is null then octet_length(${q}.content) + ${NOTE_FIELDS_BYTES}
-      else ${TOMBSTONE_BYTES} end`;
-  return sql`select b.* from (
-      select q.*, sum(${cost(sql.raw('q'))}) over (order by q.version, q.id rows unbounded preceding) as page_bytes
-      from (select * from (${rows}) r order by r.version, r.id limit ${limit + 1}) q
+    sql`case when ${q}.deleted_at is null then octet_length(${q}.content) + ${NOTE_FIELDS_BYTES} else ${TOMBSTONE_BYTES} end`;
+  // Kept short up to the read of the notes (`rows`): readOrPlan's must start within its statement's first
+  // kilobyte (sync-statements.ts).
+  return sql`select b.* from (select q.*, sum(${cost(sql.raw('q'))}) over (order by q.version, q.id rows unbounded preceding) as page_bytes from (select * from (${rows}) r order by r.version, r.id limit ${limit + 1}) q
     ) b
     where b.page_bytes - ${cost(sql.raw('b'))} < ${MAX_SYNC_PAGE_BYTES}
     order by b.version, b.id`;

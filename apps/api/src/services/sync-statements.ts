@@ -23,9 +23,10 @@ import type { NoteRow, PageRow } from './serialize.ts';
  * A throttled read (a delta pull included): (1) one statement that resolves the fan, decides the
  * throttle and reads the page (readOrPlan): one round trip.
  *
- * A full sync without changes: the same statement, which resolves the fan to plan it (and reads no
- * page), then (2) one statement of its own that takes the lease, purges, stamps the fan and reads the
- * page (refreshFan): two round trips.
+ * A full sync without changes, due and not forced: the same statement, which then also takes the
+ * lease, purges, stamps the fan and reads the page: one round trip. Forced: that statement resolves
+ * the fan to plan it (sync-core's force floor), then (2) one statement of its own does the rest
+ * (refreshFan): two round trips.
  *
  * The invariants of DESIGN.md hold as in the step-by-step version: a write of notes happens with the
  * fan row locked, in one transaction that bumps the fan's version once; a page and its cursor come
@@ -186,6 +187,12 @@ export interface ReadInput {
   minIntervalMs: number;
   since: CursorPosition | null;
   limit: number;
+  /**
+   * Given, a sync that is due and not forced is run by the same statement (refreshFan's work, with
+   * tombstones deleted before `horizon` purged): `refreshed` says how it went. A forced sync is never
+   * run here: its force floor is sync-core's to decide, and it goes on to refreshFan.
+   */
+  refresh?: { horizon: Date } | undefined;
 }
 
 export interface ReadOrPlan {
@@ -200,22 +207,26 @@ export interface ReadOrPlan {
    * null for another user's client, and without a clientId.
    */
   lastMutationId: number | null;
+  /** How the due sync this statement ran went (with `refresh` only), its page in `pageRows`; else null. */
+  refreshed: Refreshed | null;
 }
 
 /**
- * The first and, for a throttled read, only statement of a sync without changes: one round trip. It
- * resolves the fan among the caller's accounts (callerFans: the membership row, any role, authorizes
- * the read), makes the throttle decision on the fan row it read (`throttled` below) and, when the fan is
- * throttled, reads the page from the same snapshot as the fan's version and purge horizon (so the
- * cursor and the page agree, as they do for a full sync). It writes nothing: a throttled read stores no
- * stamp, takes no lease and no lock. With a clientId it also reads the client's last mutation id.
+ * The first and, for a throttled read or a due sync that is not forced, only statement of a sync
+ * without changes: one round trip. It resolves the fan among the caller's accounts (callerFans: the
+ * membership row, any role, authorizes the read), makes the throttle decision on the fan row it read
+ * (`throttled` below) and, when the fan is throttled, reads the page from the same snapshot as the
+ * fan's version and purge horizon (so the cursor and the page agree, as they do for a full sync). A
+ * throttled read writes nothing: it stores no stamp, takes no lease and no lock. With `refresh`, a fan
+ * that is due (and a sync that is not forced) is synced by the same statement (refreshParts) and its
+ * page read likewise. With a clientId it also reads the client's last mutation id.
  *
- * The decision in SQL only decides whether the page is read; the caller makes the plan with sync-core
- * (planSync) from the fan row returned, and a sync that is due (or forced) goes on to refreshFan. The
- * fan's columns come as one JSON column (headOf) on the first row only (the page's rows follow it), so
- * a page of 5,000 notes does not carry 5,000 copies of the fan. The read of the notes starts within the first kilobyte of the
- * statement's text, which is what pg_stat_activity shows by default (track_activity_query_size):
- * keep it there (test/cancelled-reads.test.ts finds the read by it).
+ * The decision in SQL decides what the statement does; the caller makes the plan with sync-core
+ * (planSync) from the fan row returned, which decides alike, and a forced sync goes on to refreshFan.
+ * The fan's columns come as one JSON column (headOf) on the first row only (the page's rows follow it),
+ * so a page of 5,000 notes does not carry 5,000 copies of the fan. The read of the notes starts within
+ * the first kilobyte of the statement's text, which is what pg_stat_activity shows by default
+ * (track_activity_query_size): keep it there (test/cancelled-reads.test.ts finds the read by it).
  */
 export async function readOrPlan(db: Database, input: ReadInput): Promise<ReadOrPlan> {
   // sync-core's planSync for a request without changes (plan.ts, effectiveStamp), as a range: a full
@@ -225,8 +236,7 @@ export async function readOrPlan(db: Database, input: ReadInput): Promise<ReadOr
   const interval = input.minIntervalMs;
   const from = new Date(input.now.getTime() - interval).toISOString();
   const to = new Date(input.now.getTime() + interval).toISOString();
-  const throttled = sql`${!input.force && interval > 0}::boolean
-    and last_full_sync_at > ${from}::timestamptz and last_full_sync_at <= ${to}::timestamptz`;
+  const throttled = sql`${!input.force && interval > 0}::boolean and last_full_sync_at > ${from}::timestamptz and last_full_sync_at <= ${to}::timestamptz`;
   const fanRowId = sql`(select id from one)`;
   const page = input.since
     ? eitherPage({
@@ -243,22 +253,25 @@ export async function readOrPlan(db: Database, input: ReadInput): Promise<ReadOr
           from ${syncClients} where client_id = ${input.clientId}),
         'client.known', exists (select 1 from ${syncClients} where client_id = ${input.clientId})`
     : sql`'client.last_mutation_id', null::bigint, 'client.known', false`;
-  const headColumn = sql`to_jsonb(found) || jsonb_build_object('page.read', exists (select 1 from one), ${client})`;
+  const refresh = input.refresh ? refreshParts(input, input.refresh.horizon) : undefined;
+  const headColumn = sql`to_jsonb(found) || jsonb_build_object('page.read', exists (select 1 from one), ${client})${
+    refresh ? sql` || ${refresh.head}` : sql``
+  }`;
+  // `one` is the fan when the page is read: throttled, or due (not throttled, not forced: sync-core
+  // plans a full sync) when this statement runs it. The page is the third part of the statement, so
+  // that its read of the notes starts within the text's first kilobyte (see above); the parts of a due
+  // sync follow it.
   const rows = await executeRows(
     db,
     sql`with found as (${callerFans(input.userId, input.target)}),
-    one as (
-      select id, version, purged_through_version from found
-      where (select count(*) from found) = 1 and ${throttled}
-    ), p as (
-      select page.*, row_number() over (order by page.version, page.id) as page_row from (${page}) page
-    )
+    one as (select id, version, purged_through_version, not t as due from (select *, coalesce(${throttled}, false) as t from found where (select count(*) from found) = 1) x where t or ${!input.force && input.refresh !== undefined}::boolean),
+    p as (select page.*, row_number() over (order by page.version, page.id) as page_row from (${page}) page)${refresh ? sql`, ${refresh.parts}` : sql``}
     select case when ${sql.raw(FIRST_ROW)} then ${headColumn} end as head, p.*
     from found left join p on true
     order by p.version, p.id`,
   );
   const first = rows[0];
-  if (!first) return { rows: [], read: false, pageRows: [], lastMutationId: null };
+  if (!first) return { rows: [], read: false, pageRows: [], lastMutationId: null, refreshed: null };
   const head = headOf(first);
   const read = head['page.read'] === true;
   const lastMutationId =
@@ -276,8 +289,83 @@ export async function readOrPlan(db: Database, input: ReadInput): Promise<ReadOr
     // Without notes, the page's side of the outer join is one row of nulls.
     pageRows: read ? rows.filter((raw) => raw.id !== null) : [],
     lastMutationId,
+    refreshed: read && head['refresh.due'] === true ? refreshedFrom(head) : null,
   };
 }
+
+/**
+ * The parts of readOrPlan's statement that run a due sync: refreshFan's, on the fan row the statement
+ * resolved (`one`), with the plan made from that row's stamps. They write only when the fan is due (not
+ * throttled, not forced), the clientId (if any) is the caller's, the lease was free and the stamps are
+ * still the planned ones under the row lock; the page (read before them in the statement, from the same
+ * snapshot) may then hold tombstones this purge deletes, which a client applies as it would have
+ * before (the purge moves the horizon: services/sync.ts reads the page again if it passed the cursor).
+ */
+function refreshParts(input: ReadInput, horizon: Date): { parts: SQL; head: SQL } {
+  const now = input.now.toISOString();
+  const foreign = input.clientId
+    ? sql`exists (select 1 from ${syncClients} where client_id = ${input.clientId} and user_id <> ${input.userId})`
+    : sql`false`;
+  const fresh = sql`coalesce((select fresh from latest), false)`;
+  return {
+    parts: sql`lease as materialized (
+      select case when ${foreign} then null else ${tryTakeLease(sql`one.id`)} end as taken
+      from one, (select set_config('synchronous_commit', 'off', true)) as no_flush
+      where one.due
+    ), latest as materialized (
+      select f.last_full_sync_at, f.last_forced_sync_at,
+        f.last_full_sync_at is not distinct from found.last_full_sync_at
+          and f.last_forced_sync_at is not distinct from found.last_forced_sync_at as fresh
+      from ${fans} f join found on f.id = found.id
+      where f.id = (select id from one) and coalesce((select taken from lease), false)
+      for update of f
+    ), purged as (
+      delete from ${notes}
+      where fan_row_id = (select id from one) and deleted_at < ${horizon.toISOString()}::timestamptz
+        and only_fans_note_id is null and ${fresh}
+      returning version
+    ), bumped as (
+      update ${fans} set
+        purged_through_version = greatest(purged_through_version, coalesce((select max(version) from purged), 0)),
+        -- sync-core's afterFullSync, not forced: a forced stamp in the future (clock skew) comes back to now.
+        last_full_sync_at = ${now}::timestamptz,
+        last_forced_sync_at = case when last_forced_sync_at > ${now}::timestamptz then ${now}::timestamptz
+          else last_forced_sync_at end
+      where id = (select id from one) and ${fresh}
+      returning purged_through_version
+    )`,
+    head: sql`jsonb_build_object(
+      'refresh.due', coalesce((select due from one), false),
+      'refresh.foreign', ${foreign},
+      'lease.taken', (select taken from lease),
+      'latest.fresh', (select fresh from latest),
+      'latest.last_full_sync_at', (select last_full_sync_at from latest),
+      'latest.last_forced_sync_at', (select last_forced_sync_at from latest),
+      'fan.purged_through_version', (select purged_through_version from bumped))`,
+  };
+}
+
+/** What the due sync of readOrPlan's statement did, as refreshFan reports it (its page apart). */
+function refreshedFrom(head: Record<string, unknown>): Refreshed {
+  if (head['refresh.foreign'] === true) return { outcome: 'foreign-client' };
+  const leased = head['lease.taken'] === true;
+  return {
+    outcome: !leased ? 'busy' : head['latest.fresh'] === true ? 'synced' : 'stale',
+    version: Number(head.version),
+    purgedThroughVersion: Number(head['fan.purged_through_version'] ?? head.purged_through_version),
+    latest: leased
+      ? {
+          lastFullSyncAt: decodeStamp(head['latest.last_full_sync_at']),
+          lastForcedSyncAt: decodeStamp(head['latest.last_forced_sync_at']),
+        }
+      : null,
+    client: null,
+    rows: [],
+  };
+}
+
+const decodeStamp = (value: unknown) =>
+  value === null || value === undefined ? null : (fans.lastFullSyncAt.mapFromDriverValue(value) as Date);
 
 /** Whether a row of readOrPlan is its first (its head is on that one only). */
 const FIRST_ROW = 'p.page_row is null or p.page_row = 1';

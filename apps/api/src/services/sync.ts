@@ -40,6 +40,7 @@ import {
   readOrPlan,
   recordRejections,
   refreshFan,
+  type Refreshed,
 } from './sync-statements.ts';
 
 type Input = z.output<typeof SyncNotesInput>;
@@ -49,16 +50,17 @@ type Input = z.output<typeof SyncNotesInput>;
  * sync: in one short transaction it resolves and authorizes the fan, takes the fan's lease and locks it,
  * applies the client's mutations exactly once, merges the OnlyFans snapshot, bumps the fan's version
  * once, records the client's last mutation id and reads the delta. A request without changes resolves
- * and authorizes the fan and, when it is throttled, reads the page in the same statement; sync-core
- * makes the plan from the fan row it returned, and a due or forced sync runs a full sync without
- * changes in one more statement.
+ * and authorizes the fan and reads the page in one statement, which also runs the full sync when the
+ * fan is due (not throttled) and the sync is not forced; sync-core makes the plan from the fan row it
+ * returned, and a forced sync runs its full sync in one more statement.
  *
- * Database round trips (sync-statements.ts): a throttled read (a delta pull included) is one, the
- * statement that resolves the fan, decides the throttle and reads the page (readOrPlan); a full sync
- * without changes is two (that statement, then refreshFan); a push is two whatever it carries: the
- * statement that locks the fan and reads the notes the changes touch, with BEGIN sent ahead of it, and
- * the closing statement, with COMMIT sent behind it (pipelinedTransaction). The fan's poke to every API process leaves after the
- * answer, with the other pokes of its 5 ms in one statement (packages/db/src/notify.ts).
+ * Database round trips (sync-statements.ts): a throttled read (a delta pull included) and a full sync
+ * without changes are one, the statement that resolves the fan, decides the throttle, runs the sync
+ * if due and reads the page (readOrPlan); a forced full sync is two (that statement, then
+ * refreshFan); a push is two whatever it carries: the statement that locks the fan and reads the
+ * notes the changes touch, with BEGIN sent ahead of it, and the closing statement, with COMMIT sent
+ * behind it (pipelinedTransaction). The fan's poke to every API process leaves after the answer, with
+ * the other pokes of its 5 ms in one statement (packages/db/src/notify.ts).
  */
 export async function syncNotes(ctx: AuthedContext, input: Input): Promise<SyncNotesData> {
   const now = ctx.deps.now();
@@ -86,9 +88,18 @@ export async function syncNotes(ctx: AuthedContext, input: Input): Promise<SyncN
     minIntervalMs: ctx.deps.throttle.minIntervalMs,
     since,
     limit: MAX_NOTES_PER_SYNC,
+    refresh: { horizon: new Date(now.getTime() - ctx.deps.tombstoneTtlMs) },
   });
   const { fan } = pickResolvedFan(read.rows);
   const plan = planFor(ctx, fan, input, now, false);
+  // The statement ran the due sync itself (the plan is sync-core's full sync: it decides as planSync).
+  if (read.refreshed) {
+    const refreshed =
+      read.refreshed.outcome === 'foreign-client'
+        ? read.refreshed
+        : { ...read.refreshed, rows: read.pageRows };
+    return refresh(ctx, fan, input, now, since, plan, { ...refreshed, lastMutationId: read.lastMutationId });
+  }
   if (plan.action === 'throttled') {
     // The statement read the page exactly when sync-core throttles: it decides as planSync does.
     const page = read.read
@@ -128,12 +139,13 @@ function planFor(ctx: AuthedContext, fan: FanRow, input: Input, now: Date, hasCh
 }
 
 /**
- * A full sync without changes: one statement (refreshFan), which takes the lease for its duration and
+ * A full sync without changes: one statement (refreshFan, or readOrPlan's), which takes the lease for its duration and
  * goes ahead only if the fan's sync stamps are still those `plan` was made from. If another full sync
  * changed them in between, the plan is made again from the latest stamps: a forced sync is then
  * refused by the force floor (429), a due one becomes a throttled read of the notes the statement read.
  * A plain reader that meets another full sync's lease is answered from the stored notes too; a forced
- * sync gets 409.
+ * sync gets 409. A due sync that is not forced was run by readOrPlan's statement already: `first` is
+ * how that went, and is the first round.
  */
 async function refresh(
   ctx: AuthedContext,
@@ -142,6 +154,7 @@ async function refresh(
   now: Date,
   since: CursorPosition | null,
   plan: { nextSyncAt: number },
+  first?: Refreshed & { lastMutationId: number | null },
 ): Promise<SyncNotesData> {
   const reset = isReset(fan, since);
   let stamps = { lastFullSyncAt: fan.lastFullSyncAt, lastForcedSyncAt: fan.lastForcedSyncAt };
@@ -149,21 +162,29 @@ async function refresh(
   // Each round either syncs, or finds stamps another sync wrote since the last round: a fan is fully
   // synced at most once per interval, so a second stale round means a policy with no interval.
   for (let round = 0; ; round++) {
-    const refreshed = await refreshFan(ctx.deps.db, {
-      fan,
-      userId: ctx.user.userId,
-      clientId: input.clientId,
-      now,
-      horizon: new Date(now.getTime() - ctx.deps.tombstoneTtlMs),
-      plannedFrom: stamps,
-      fanState: stampsAfter(stamps, now, input.force),
-      page: reset ? { reset: true } : { reset: false, since: since! },
-      readWhenBusy: !input.force,
-      limit: MAX_NOTES_PER_SYNC,
-    });
+    const refreshed =
+      round === 0 && first
+        ? first
+        : await refreshFan(ctx.deps.db, {
+            fan,
+            userId: ctx.user.userId,
+            clientId: input.clientId,
+            now,
+            horizon: new Date(now.getTime() - ctx.deps.tombstoneTtlMs),
+            plannedFrom: stamps,
+            fanState: stampsAfter(stamps, now, input.force),
+            page: reset ? { reset: true } : { reset: false, since: since! },
+            readWhenBusy: !input.force,
+            limit: MAX_NOTES_PER_SYNC,
+          });
     if (refreshed.outcome === 'foreign-client') throw foreignClient();
     if (refreshed.outcome === 'busy' && input.force) throw syncInProgress();
-    const lastMutationId = input.clientId === undefined ? null : (refreshed.client?.lastMutationId ?? 0);
+    const lastMutationId =
+      round === 0 && first
+        ? first.lastMutationId
+        : input.clientId === undefined
+          ? null
+          : (refreshed.client?.lastMutationId ?? 0);
     const stored = async (synchronized: boolean) => {
       const current = {
         ...fan,
