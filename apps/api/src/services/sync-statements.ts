@@ -307,6 +307,8 @@ function refreshParts(input: ReadInput, horizon: Date): { parts: SQL; head: SQL 
     ? sql`exists (select 1 from ${syncClients} where client_id = ${input.clientId} and user_id <> ${input.userId})`
     : sql`false`;
   const fresh = sql`coalesce((select fresh from latest), false)`;
+  // The stamps as sync-core's afterFullSync sets them after a sync that is not forced: the full sync's
+  // is now, the forced one's is kept, but brought back to now if it is ahead of it (clock skew).
   return {
     parts: sql`lease as materialized (
       select case when ${foreign} then null else ${tryTakeLease(sql`one.id`)} end as taken
@@ -327,7 +329,6 @@ function refreshParts(input: ReadInput, horizon: Date): { parts: SQL; head: SQL 
     ), bumped as (
       update ${fans} set
         purged_through_version = greatest(purged_through_version, coalesce((select max(version) from purged), 0)),
-        -- sync-core's afterFullSync, not forced: a forced stamp in the future (clock skew) comes back to now.
         last_full_sync_at = ${now}::timestamptz,
         last_forced_sync_at = case when last_forced_sync_at > ${now}::timestamptz then ${now}::timestamptz
           else last_forced_sync_at end
