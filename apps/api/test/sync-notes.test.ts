@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { fans } from '@fannotes/db';
+import { defaultThrottlePolicy, planSync } from '@fannotes/sync-core';
 import { eq, sql } from 'drizzle-orm';
 import { holdLock } from '../hardening/lib/database.ts';
 import { leaseKey } from '../src/services/lease.ts';
@@ -108,6 +109,47 @@ describe('POST /api/v2/sync-notes', () => {
       synchronized: true,
       lastMutationId: 2,
     });
+  });
+
+  test("a sync without changes is full exactly when sync-core's plan says so, the stamp in the past, near or ahead (skew)", async () => {
+    // The statement decides in SQL whether it syncs (readOrPlan); sync-core's planSync must agree, at
+    // every edge of the interval, or a chatter would be told a fan is synced when it was not.
+    const interval = defaultThrottlePolicy.minIntervalMs;
+    const offsets = [
+      null,
+      -interval - 1,
+      -interval,
+      -interval + 1,
+      -1,
+      0,
+      1,
+      interval,
+      interval + 1,
+      10 * interval,
+    ];
+    const fan = (await app.database.db.select().from(fans).where(eq(fans.fanId, '12345')))[0]!;
+    for (const offset of offsets) {
+      app.clock.advance(60_000);
+      const now = app.clock.now().getTime();
+      const stamp = offset === null ? null : new Date(now + offset);
+      await app.database.db.update(fans).set({ lastFullSyncAt: stamp }).where(eq(fans.id, fan.id));
+      const plan = planSync({
+        state: { lastFullSyncAt: stamp?.getTime() ?? null, lastForcedSyncAt: null },
+        force: false,
+        hasChanges: false,
+        now,
+        policy: defaultThrottlePolicy,
+      });
+      const { body } = await sync({ fanId: '12345' });
+      expect({ offset, synchronized: body.data.synchronized }).toEqual({
+        offset,
+        synchronized: plan.action === 'full',
+      });
+      const [after] = await app.database.db.select().from(fans).where(eq(fans.id, fan.id));
+      expect(after!.lastFullSyncAt?.getTime() ?? null).toBe(
+        plan.action === 'full' ? now : (stamp?.getTime() ?? null),
+      );
+    }
   });
 
   test('{force: true} bypasses the interval, but forcing again faster than the floor is 429 with Retry-After', async () => {
