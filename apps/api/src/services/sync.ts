@@ -27,6 +27,7 @@ import { ApiError } from '../errors.ts';
 import { fanNotFound, pickResolvedFan, requireRight, type FanRow } from './authz.ts';
 import type { FanWrite } from './fan-transaction.ts';
 import { syncInProgress } from './lease.ts';
+import { hintKey, SyncHints } from './sync-hints.ts';
 import { decideNoteChanges, scopeCondition, type DecidedChanges } from './note-writes.ts';
 import { isReset, pageFromRows, readNotes, type NotesPage } from './read-notes.ts';
 import { executeRows } from './raw-sql.ts';
@@ -44,6 +45,9 @@ import {
 } from './sync-statements.ts';
 
 type Input = z.output<typeof SyncNotesInput>;
+
+/** This process's hints of which fans are throttled now, to pick the statement of a read (sync-hints.ts). */
+const syncHints = new SyncHints();
 
 /**
  * POST /api/v2/sync-notes. A request with changes (mutations or an OnlyFans snapshot) is always a full
@@ -79,6 +83,8 @@ export async function syncNotes(ctx: AuthedContext, input: Input): Promise<SyncN
     }
   }
 
+  const hint = hintKey(ctx.user.userId, input);
+  const likelyThrottled = syncHints.likelyThrottled(hint, now.getTime(), ctx.deps.throttle.minIntervalMs);
   const read = await readOrPlan(ctx.deps.db, {
     userId: ctx.user.userId,
     target: input,
@@ -88,10 +94,11 @@ export async function syncNotes(ctx: AuthedContext, input: Input): Promise<SyncN
     minIntervalMs: ctx.deps.throttle.minIntervalMs,
     since,
     limit: MAX_NOTES_PER_SYNC,
-    refresh: { horizon: new Date(now.getTime() - ctx.deps.tombstoneTtlMs) },
+    refresh: likelyThrottled ? undefined : { horizon: new Date(now.getTime() - ctx.deps.tombstoneTtlMs) },
   });
   const { fan } = pickResolvedFan(read.rows);
   const plan = planFor(ctx, fan, input, now, false);
+  syncHints.saw(hint, plan.action === 'throttled' ? fan.lastFullSyncAt : now);
   // The statement ran the due sync itself (the plan is sync-core's full sync: it decides as planSync).
   if (read.refreshed) {
     const refreshed =
