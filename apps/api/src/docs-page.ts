@@ -27,9 +27,13 @@ export function registerDocs(app: HttpServer, publicUrl: string | undefined): vo
     // Built on first request, by a module loaded then (its own chunk of the bundle, with the OpenAPI
     // generator): a process that is never asked for it does not hold them. From configuration only: a
     // document built from the first request's Host was cached for all.
-    openApiJson ??= import('./openapi.ts').then(({ createOpenApiDocument }) =>
-      JSON.stringify(createOpenApiDocument(`${publicUrl ?? ''}/api`)),
-    );
+    openApiJson ??= import('./openapi.ts')
+      .then(({ createOpenApiDocument }) => JSON.stringify(createOpenApiDocument(`${publicUrl ?? ''}/api`)))
+      .catch((error: unknown) => {
+        // Not kept: the next request tries again.
+        openApiJson = undefined;
+        throw error;
+      });
     return reply.type('application/json').send(await openApiJson);
   });
   app.get('/docs', (_request, reply) =>

@@ -75,6 +75,8 @@ export async function syncNotes(ctx: AuthedContext, input: Input): Promise<SyncN
       const pushed = await pipelinedTransaction(ctx.deps.db, (tx) => push(ctx, tx, input, now, since));
       // Committed: every API process hears of it within milliseconds (notify.ts batches the pokes).
       if (pushed.poke) void ctx.deps.pokes.announce([pushed.poke]);
+      // A push is a full sync: a read of the fan within the interval will be throttled.
+      syncHints.saw(hintKey(ctx.user.userId, input), now);
       const page = await pageAfterClose(ctx.deps.db, pushed.fan, pushed.reset, since, pushed.rows);
       return answer({ ...pushed.answer, page });
     } catch (error) {
