@@ -293,14 +293,32 @@ describe.each(
 });
 
 describe('transport refusals', () => {
-  /** Bytes on a raw socket, and what came back before the server closed it. */
-  function raw(bytes: string): Promise<string> {
+  /**
+   * Bytes on a raw socket (pieces `gapMs` apart): what came back before the server closed it, and how
+   * many pieces were written before that.
+   */
+  function raw(bytes: string | string[], gapMs = 0): Promise<{ answer: string; written: number }> {
+    const pieces = typeof bytes === 'string' ? [bytes] : bytes;
     return new Promise((resolve, reject) => {
-      const socket = connect(Number(new URL(api.url).port), '127.0.0.1', () => socket.write(bytes));
+      let written = 0;
+      const send = async () => {
+        for (const piece of pieces) {
+          if (!socket.writable) return;
+          socket.write(piece);
+          written++;
+          if (gapMs > 0) await new Promise((wake) => setTimeout(wake, gapMs));
+        }
+        socket.end();
+      };
+      // Half-open, as HTTP clients are: the server's FIN after its answer does not end our sending.
+      const socket = connect(
+        { port: Number(new URL(api.url).port), host: '127.0.0.1', allowHalfOpen: true },
+        () => void send(),
+      );
       let answer = '';
       socket.setEncoding('latin1');
       socket.on('data', (chunk: string) => (answer += chunk));
-      socket.on('close', () => resolve(answer));
+      socket.on('close', () => resolve({ answer, written }));
       socket.on('error', reject);
       socket.setTimeout(15_000, () => socket.destroy(new Error('no answer in 15 s')));
     });
@@ -332,10 +350,10 @@ describe('transport refusals', () => {
     ],
   ];
 
-  test.each(requests)(
+  test.each(requests.map(([name, bytes, status]) => [name, status, bytes] as const))(
     '%s is answered %i with the envelope and the connection closed',
-    async (_name, bytes, status) => {
-      const answer = await raw(bytes);
+    async (_name, status, bytes) => {
+      const { answer } = await raw(bytes);
       const [head, body] = answer.split('\r\n\r\n');
       expect(head).toMatch(new RegExp(`^HTTP/1.1 ${status} `));
       expect(head).toMatch(/\r\nConnection: close/i);
@@ -345,6 +363,31 @@ describe('transport refusals', () => {
       });
     },
   );
+
+  test('a 1 MB URL still arriving after its 431 is read to its end: the client reads the answer, not a reset', async () => {
+    // The parser refuses the request after 16 KiB; the server must not reset the connection while the
+    // rest of the URL is still coming (the client would meet EPIPE before reading the 431).
+    const head = `GET /api/v2/accounts/${'a'.repeat(1024 * 1024)}/members HTTP/1.1\r\nHost: x\r\n\r\n`;
+    const pieces = Array.from({ length: 16 }, (_, i) => head.slice(i * 65_536, (i + 1) * 65_536));
+    pieces.push(head.slice(16 * 65_536));
+    const { answer, written } = await raw(pieces, 25);
+    expect(written, 'pieces written before the server closed').toBe(pieces.length);
+    expect(answer).toMatch(/^HTTP\/1.1 431 /);
+    expect(JSON.parse(answer.split('\r\n\r\n')[1]!)).toMatchObject({ error: { code: 'validation_error' } });
+  });
+
+  test('a 20 MB body still arriving after its 413 is read to its end: the client reads the answer, not a reset', async () => {
+    // More than the server used to read of a refused body before it closed the connection under it.
+    const piece = 'a'.repeat(1024 * 1024);
+    const head =
+      'POST /api/v2/sync-notes HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n' +
+      `Content-Length: ${20 * piece.length}\r\n\r\n`;
+    const pieces = [head, ...Array.from({ length: 20 }, () => piece)];
+    const { answer, written } = await raw(pieces, 10);
+    expect(written, 'pieces written before the server closed').toBe(pieces.length);
+    expect(answer).toMatch(/^HTTP\/1.1 413 /);
+    expect(JSON.parse(answer.split('\r\n\r\n')[1]!)).toMatchObject({ error: { code: 'validation_error' } });
+  });
 
   test('the process is still up and wrote no error log line', () => {
     expect(alive(api)).toBe(true);

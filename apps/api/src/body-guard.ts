@@ -1,26 +1,14 @@
-import type { IncomingMessage } from 'node:http';
 import { ApiError } from './errors.ts';
+import { dropRefusedBody } from './lingering-close.ts';
 import type { HttpServer } from './server.ts';
 
 /** Largest request body accepted (Fastify's `bodyLimit`: 413 above it). */
 export const MAX_BODY_BYTES = 256 * 1024;
 
-/** How much of a body refused as too large is read and thrown away, so its client reads the 413. */
-const DRAIN_LIMIT_BYTES = 16 * MAX_BODY_BYTES;
-
 export const bodyTooLarge = () =>
   new ApiError('validation_error', `The request body is larger than ${MAX_BODY_BYTES} bytes.`, {
     status: 413,
   });
-
-function discardBody(raw: IncomingMessage): void {
-  let seen = 0;
-  raw.on('data', (chunk: Buffer) => {
-    seen += chunk.length;
-    if (seen > DRAIN_LIMIT_BYTES) raw.socket.destroy();
-  });
-  raw.resume();
-}
 
 /** Deepest nesting of arrays and objects accepted in a body; the deepest input (a sync's mutations) needs 4. */
 export const MAX_JSON_DEPTH = 32;
@@ -63,13 +51,12 @@ function hasNonFinite(value: unknown): boolean {
 export function registerJsonBodyParser(app: HttpServer): void {
   // Fastify answers a body too large (declared, or found while reading) with `Connection: close` and
   // stops reading: a client still writing its body then meets a reset (EPIPE) instead of reading the
-  // 413. Unless it declared more than DRAIN_LIMIT_BYTES, the rest is read and thrown away instead (at
-  // most that much: then the socket is closed), and the connection stays open for its next request.
+  // 413. The rest is read and thrown away instead (lingering-close.ts says how much and how long), and
+  // the connection stays open for its next request.
   app.addHook('onSend', (request, reply, payload, done) => {
-    const declared = Number(request.headers['content-length']);
-    if (reply.statusCode === 413 && !request.raw.complete && !(declared > DRAIN_LIMIT_BYTES)) {
+    if (reply.statusCode === 413 && !request.raw.complete) {
       reply.removeHeader('connection');
-      discardBody(request.raw);
+      dropRefusedBody(request.raw);
     }
     done(null, payload);
   });

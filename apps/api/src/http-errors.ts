@@ -6,6 +6,7 @@ import { TRPC_ERROR_CODES_BY_KEY } from '@trpc/server/rpc';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { bodyTooLarge } from './body-guard.ts';
 import { ApiError, bodyNotJson, errorEnvelope, errorHeaders, toApiError } from './errors.ts';
+import { lingerThenClose } from './lingering-close.ts';
 import type { Logger } from './logger.ts';
 import type { HttpServer } from './server.ts';
 
@@ -101,13 +102,19 @@ const CLIENT_ERRORS: Record<string, { status: number; message: string }> = {
   ERR_HTTP_REQUEST_TIMEOUT: { status: 408, message: 'The request took too long to arrive.' },
 };
 
+/** Connections answered by `answerClientError`, lingering until their client stops sending. */
+const lingering = new WeakSet<Socket>();
+
 /**
  * Fastify's `clientErrorHandler`: Node's HTTP parser refuses some requests before any handler runs
  * (malformed, headers too large, too slow). They get the envelope too (no request id: there was no
  * request), unless a response has already started on the connection.
  */
 export function answerClientError(error: Error & { code?: string }, socket: Socket): void {
-  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  // The parser stays on the socket: each chunk the client still sends after the refusal fails again
+  // and lands here. Destroying the socket then (it is no longer writable) reset it under a client
+  // still writing its 1 MB URL, which met EPIPE instead of reading the 431.
+  if (error.code === 'ECONNRESET' || socket.destroyed || lingering.has(socket)) return;
   const response = responses.get(socket);
   if (!socket.writable || (response?.headersSent && !response.writableEnded)) {
     socket.destroy();
@@ -123,9 +130,6 @@ export function answerClientError(error: Error & { code?: string }, socket: Sock
     `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\nContent-Type: application/json\r\n` +
       `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
   );
-  // The client may still be sending (a 1 MB URL): closing with bytes unread makes the kernel answer
-  // with a reset, which can destroy the answer before the client reads it. So the rest is read and
-  // dropped until the client closes, for a second at most.
-  socket.resume();
-  setTimeout(() => socket.destroy(), 1_000).unref();
+  lingering.add(socket);
+  lingerThenClose(socket);
 }
