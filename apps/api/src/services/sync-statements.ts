@@ -293,6 +293,57 @@ export async function readOrPlan(db: Database, input: ReadInput): Promise<ReadOr
   };
 }
 
+/** Whether `clientId` is another user's sync client (then a sync without changes writes nothing). */
+function foreignClient(userId: string, clientId: string | undefined): SQL {
+  return clientId
+    ? sql`exists (select 1 from ${syncClients} where client_id = ${clientId} and user_id <> ${userId})`
+    : sql`false`;
+}
+
+/**
+ * The parts of a full sync without changes, as CTEs `lease`, `latest`, `purged` and `bumped` (refreshFan's
+ * statement, and readOrPlan's when it runs a due sync): when `leaseWhen`, take the fan's lease (`taken`
+ * is null for a foreign client, false when another sync holds it); with it, lock the fan row and check
+ * that its latest stamps are still the `planned` ones (`fresh`); only then purge the tombstones deleted
+ * before `horizon` and set the fan's sync `stamps`. The transaction commits without waiting for the WAL
+ * flush (refreshFan says why).
+ */
+function stampingParts(input: {
+  fanRowId: SQL;
+  leaseWhen: SQL;
+  foreign: SQL;
+  planned: { lastFullSyncAt: SQL; lastForcedSyncAt: SQL };
+  stamps: { lastFullSyncAt: SQL; lastForcedSyncAt: SQL };
+  horizon: Date;
+}): SQL {
+  const { fanRowId, planned, stamps } = input;
+  const fresh = sql`coalesce((select fresh from latest), false)`;
+  return sql`lease as materialized (
+      select case when ${input.foreign} then null else ${tryTakeLease(fanRowId)} end as taken
+      from (select set_config('synchronous_commit', 'off', true)) as no_flush
+      where ${input.leaseWhen}
+    ), latest as materialized (
+      select f.last_full_sync_at, f.last_forced_sync_at,
+        f.last_full_sync_at is not distinct from ${planned.lastFullSyncAt}
+          and f.last_forced_sync_at is not distinct from ${planned.lastForcedSyncAt} as fresh
+      from ${fans} f
+      where f.id = ${fanRowId} and coalesce((select taken from lease), false)
+      for update of f
+    ), purged as (
+      delete from ${notes}
+      where fan_row_id = ${fanRowId} and deleted_at < ${input.horizon.toISOString()}::timestamptz
+        and only_fans_note_id is null and ${fresh}
+      returning id, version
+    ), bumped as (
+      update ${fans} set
+        purged_through_version = greatest(purged_through_version, coalesce((select max(version) from purged), 0)),
+        last_full_sync_at = ${stamps.lastFullSyncAt},
+        last_forced_sync_at = ${stamps.lastForcedSyncAt}
+      where id = ${fanRowId} and ${fresh}
+      returning purged_through_version
+    )`;
+}
+
 /**
  * The parts of readOrPlan's statement that run a due sync: refreshFan's, on the fan row the statement
  * resolved (`one`), with the plan made from that row's stamps. They write only when the fan is due (not
@@ -302,39 +353,26 @@ export async function readOrPlan(db: Database, input: ReadInput): Promise<ReadOr
  * before (the purge moves the horizon: services/sync.ts reads the page again if it passed the cursor).
  */
 function refreshParts(input: ReadInput, horizon: Date): { parts: SQL; head: SQL } {
-  const now = input.now.toISOString();
-  const foreign = input.clientId
-    ? sql`exists (select 1 from ${syncClients} where client_id = ${input.clientId} and user_id <> ${input.userId})`
-    : sql`false`;
-  const fresh = sql`coalesce((select fresh from latest), false)`;
-  // The stamps as sync-core's afterFullSync sets them after a sync that is not forced: the full sync's
-  // is now, the forced one's is kept, but brought back to now if it is ahead of it (clock skew).
+  const now = sql`${input.now.toISOString()}::timestamptz`;
+  const foreign = foreignClient(input.userId, input.clientId);
+  // `found` is one row here: `one` is empty unless it is.
   return {
-    parts: sql`lease as materialized (
-      select case when ${foreign} then null else ${tryTakeLease(sql`one.id`)} end as taken
-      from one, (select set_config('synchronous_commit', 'off', true)) as no_flush
-      where one.due
-    ), latest as materialized (
-      select f.last_full_sync_at, f.last_forced_sync_at,
-        f.last_full_sync_at is not distinct from found.last_full_sync_at
-          and f.last_forced_sync_at is not distinct from found.last_forced_sync_at as fresh
-      from ${fans} f join found on f.id = found.id
-      where f.id = (select id from one) and coalesce((select taken from lease), false)
-      for update of f
-    ), purged as (
-      delete from ${notes}
-      where fan_row_id = (select id from one) and deleted_at < ${horizon.toISOString()}::timestamptz
-        and only_fans_note_id is null and ${fresh}
-      returning version
-    ), bumped as (
-      update ${fans} set
-        purged_through_version = greatest(purged_through_version, coalesce((select max(version) from purged), 0)),
-        last_full_sync_at = ${now}::timestamptz,
-        last_forced_sync_at = case when last_forced_sync_at > ${now}::timestamptz then ${now}::timestamptz
-          else last_forced_sync_at end
-      where id = (select id from one) and ${fresh}
-      returning purged_through_version
-    )`,
+    parts: stampingParts({
+      fanRowId: sql`(select id from one)`,
+      leaseWhen: sql`(select due from one)`,
+      foreign,
+      planned: {
+        lastFullSyncAt: sql`(select last_full_sync_at from found)`,
+        lastForcedSyncAt: sql`(select last_forced_sync_at from found)`,
+      },
+      // The stamps as sync-core's afterFullSync sets them after a sync that is not forced: the full
+      // sync's is now, the forced one's is kept, but brought back to now if it is ahead of it (clock skew).
+      stamps: {
+        lastFullSyncAt: now,
+        lastForcedSyncAt: sql`case when last_forced_sync_at > ${now} then ${now} else last_forced_sync_at end`,
+      },
+      horizon,
+    }),
     head: sql`jsonb_build_object(
       'refresh.due', coalesce((select due from one), false),
       'refresh.foreign', ${foreign},
@@ -449,38 +487,26 @@ export type Refreshed =
  */
 export async function refreshFan(db: Database, input: RefreshInput): Promise<Refreshed> {
   const { fan } = input;
-  const horizon = input.horizon.toISOString();
   const stamp = (date: Date | null) => date?.toISOString() ?? null;
   const clientCte = input.clientId
     ? sql`select user_id, client_id, last_mutation_id from ${syncClients} where client_id = ${input.clientId}`
     : sql`select null::uuid as user_id, null::uuid as client_id, null::bigint as last_mutation_id where false`;
   const rows = await executeRows(
     db,
-    sql`with client as (${clientCte}),
-    lease as materialized (
-      select case when exists (select 1 from client where user_id <> ${input.userId}) then null
-        else ${tryTakeLease(sql`${fan.id}`)} end as taken
-      from (select set_config('synchronous_commit', 'off', true)) as no_flush
-    ), latest as materialized (
-      select last_full_sync_at, last_forced_sync_at,
-        last_full_sync_at is not distinct from ${stamp(input.plannedFrom.lastFullSyncAt)}::timestamptz
-          and last_forced_sync_at is not distinct from ${stamp(input.plannedFrom.lastForcedSyncAt)}::timestamptz
-          as fresh
-      from ${fans} where id = ${fan.id} and (select taken from lease)
-      for update
-    ), purged as (
-      delete from ${notes}
-      where fan_row_id = ${fan.id} and deleted_at < ${horizon}::timestamptz and only_fans_note_id is null
-        and coalesce((select fresh from latest), false)
-      returning id, version
-    ), bumped as (
-      update ${fans} set
-        purged_through_version = greatest(purged_through_version, coalesce((select max(version) from purged), 0)),
-        last_full_sync_at = ${stamp(input.fanState.lastFullSyncAt)}::timestamptz,
-        last_forced_sync_at = ${stamp(input.fanState.lastForcedSyncAt)}::timestamptz
-      where id = ${fan.id} and coalesce((select fresh from latest), false)
-      returning purged_through_version
-    ), page as (select p.*, row_number() over (order by p.version, p.id) as page_row from (${notesPage({
+    sql`with client as (${clientCte}), ${stampingParts({
+      fanRowId: sql`${fan.id}::uuid`,
+      leaseWhen: sql`true`,
+      foreign: foreignClient(input.userId, input.clientId),
+      planned: {
+        lastFullSyncAt: sql`${stamp(input.plannedFrom.lastFullSyncAt)}::timestamptz`,
+        lastForcedSyncAt: sql`${stamp(input.plannedFrom.lastForcedSyncAt)}::timestamptz`,
+      },
+      stamps: {
+        lastFullSyncAt: sql`${stamp(input.fanState.lastFullSyncAt)}::timestamptz`,
+        lastForcedSyncAt: sql`${stamp(input.fanState.lastForcedSyncAt)}::timestamptz`,
+      },
+      horizon: input.horizon,
+    })}, page as (select p.*, row_number() over (order by p.version, p.id) as page_row from (${notesPage({
       fanRowId: sql`${fan.id}`,
       page: input.page,
       limit: input.limit,
@@ -497,16 +523,14 @@ export async function refreshFan(db: Database, input: RefreshInput): Promise<Ref
   const first = headOf(rows[0]);
   if (first['lease.taken'] === null) return { outcome: 'foreign-client' };
   const leased = first['lease.taken'] === true;
-  const timestamp = (value: unknown) =>
-    value === null || value === undefined ? null : (fans.lastFullSyncAt.mapFromDriverValue(value) as Date);
   return {
     outcome: !leased ? 'busy' : first['latest.fresh'] === true ? 'synced' : 'stale',
     version: Number(first['fan.version']),
     purgedThroughVersion: Number(first['fan.purged_through_version'] ?? fan.purgedThroughVersion),
     latest: leased
       ? {
-          lastFullSyncAt: timestamp(first['latest.last_full_sync_at']),
-          lastForcedSyncAt: timestamp(first['latest.last_forced_sync_at']),
+          lastFullSyncAt: decodeStamp(first['latest.last_full_sync_at']),
+          lastForcedSyncAt: decodeStamp(first['latest.last_forced_sync_at']),
         }
       : null,
     client: decodeClient(first),
