@@ -11,7 +11,7 @@
  * as a number); without DATABASE_URL the bench compares with old-baseline-server.ts instead.
  *
  * The fans' row ids are loaded once at start (`fan_id` -> row id and account): what a cache of fan
- * resolution would hold. BENCH_COUNT=1 adds `x-db-statements` / `x-db-round-trips` headers, for the
+ * resolution would hold. BENCH_COUNT=1 adds `x-db-statements` / `x-db-round-trips` / `x-db-prepares` headers, for the
  * bench's round-trip probe (one request at a time).
  */
 import { createServer } from 'node:http';
@@ -26,6 +26,7 @@ if (!url) throw new Error('DATABASE_URL is required: the floors run on PostgreSQ
 
 let statements = 0;
 let roundTrips = 0;
+let prepares = 0;
 const prepared = new Set<string>();
 const sql = postgres(url, {
   max: 10,
@@ -43,6 +44,7 @@ const sql = postgres(url, {
   debug: (connection, text) => {
     statements += 1;
     const key = `${connection}:${text}`;
+    if (!prepared.has(key)) prepares += 1;
     roundTrips += prepared.has(key) ? 1 : 2;
     prepared.add(key);
   },
@@ -81,7 +83,7 @@ const server = createServer((req, res) => {
   const chunks: Buffer[] = [];
   req.on('data', (chunk: Buffer) => chunks.push(chunk));
   req.on('end', () => {
-    const before = { statements, roundTrips };
+    const before = { statements, roundTrips, prepares };
     void (async () => {
       try {
         const input = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Body;
@@ -110,6 +112,7 @@ const server = createServer((req, res) => {
         if (counting) {
           headers['x-db-statements'] = String(statements - before.statements);
           headers['x-db-round-trips'] = String(roundTrips - before.roundTrips);
+          headers['x-db-prepares'] = String(prepares - before.prepares);
         }
         res.writeHead(200, headers).end(body);
       } catch (error) {

@@ -223,6 +223,8 @@ function post(
 export interface ProbeResult {
   statements: number[];
   roundTrips: number[];
+  /** Of each request's round trips, those that prepared a statement at its first use on a connection. */
+  prepares: number[];
   statuses: number[];
   /** The keys of the last 2xx answer's `data` and of its first note: the floor's must be the API's. */
   shape: string;
@@ -231,7 +233,10 @@ export interface ProbeResult {
 /**
  * Sends `count` requests one at a time (slot 0, so it continues the scenario's own history) to a
  * server started with query counting, and reads each response's `x-db-statements` and
- * `x-db-round-trips` headers. One at a time, so every statement counted is this request's.
+ * `x-db-round-trips` headers. One at a time, so every statement counted is this request's. Before
+ * them, `warmup` rounds of one request on each of the `slots` at once: a statement is prepared on a
+ * pooled connection at its first use there (one more round trip), and requests one at a time would
+ * leave it to chance which of the pool's connections they warm.
  */
 export async function probe(options: {
   url: string;
@@ -239,24 +244,32 @@ export async function probe(options: {
   target: 'api' | 'floor';
   count: number;
   warmup: number;
+  slots: number;
 }): Promise<ProbeResult> {
-  const out: ProbeResult = { statements: [], roundTrips: [], statuses: [], shape: '' };
-  for (let i = 0; i < options.warmup + options.count; i++) {
-    const { body, token } = options.scenario.next(0, options.target);
+  const out: ProbeResult = { statements: [], roundTrips: [], prepares: [], statuses: [], shape: '' };
+  const send = async (slot: number) => {
+    const { body, token } = options.scenario.next(slot, options.target);
     const response = await fetch(`${options.url}${PATH}`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
       body,
     });
     const text = await response.text();
-    options.scenario.answered?.(0, options.target, response.status, text);
+    options.scenario.answered?.(slot, options.target, response.status, text);
     if (response.status >= 300 && process.env.BENCH_VERBOSE)
       process.stderr.write(`probe ${response.status}: ${text.slice(0, 300)}\n`);
-    if (i < options.warmup) continue;
+    return { response, text };
+  };
+  for (let round = 0; round < options.warmup; round++) {
+    await Promise.all(Array.from({ length: options.slots }, (_, slot) => send(slot)));
+  }
+  for (let i = 0; i < options.count; i++) {
+    const { response, text } = await send(0);
     if (response.ok) out.shape = answerShape(text);
     out.statuses.push(response.status);
     out.statements.push(Number(response.headers.get('x-db-statements') ?? NaN));
     out.roundTrips.push(Number(response.headers.get('x-db-round-trips') ?? NaN));
+    out.prepares.push(Number(response.headers.get('x-db-prepares') ?? NaN));
   }
   return out;
 }

@@ -7,7 +7,7 @@
  * opens its own PGlite copy of the seeded data (BASELINE_PGLITE_DIR), since a PGlite directory belongs
  * to one process.
  *
- * BENCH_COUNT=1 adds `x-db-statements` / `x-db-round-trips` headers (counted by the driver hook, as in
+ * BENCH_COUNT=1 adds `x-db-statements` / `x-db-round-trips` / `x-db-prepares` headers (counted by the driver hook, as in
  * the API), for the round-trip probe, which sends one request at a time.
  */
 import { createServer } from 'node:http';
@@ -27,6 +27,7 @@ const DELTA = `select ${COLUMNS}, n.deleted_at is not null as deleted from notes
 type Row = Record<string, unknown>;
 let statements = 0;
 let roundTrips = 0;
+let prepares = 0;
 let query: (text: string, params: unknown[]) => Promise<Row[]>;
 
 const url = process.env.DATABASE_URL;
@@ -38,6 +39,7 @@ if (url) {
     debug: (connection, text, parameters) => {
       statements += 1;
       const key = `${connection}:${text}`;
+      if (parameters.length > 0 && !prepared.has(key)) prepares += 1;
       roundTrips += parameters.length > 0 && !prepared.has(key) ? 2 : 1;
       prepared.add(key);
     },
@@ -63,7 +65,7 @@ const server = createServer((req, res) => {
   const chunks: Buffer[] = [];
   req.on('data', (chunk: Buffer) => chunks.push(chunk));
   req.on('end', () => {
-    const before = { statements, roundTrips };
+    const before = { statements, roundTrips, prepares };
     void (async () => {
       try {
         const input = JSON.parse(Buffer.concat(chunks).toString('utf8')) as {
@@ -88,6 +90,7 @@ const server = createServer((req, res) => {
         if (counting) {
           headers['x-db-statements'] = String(statements - before.statements);
           headers['x-db-round-trips'] = String(roundTrips - before.roundTrips);
+          headers['x-db-prepares'] = String(prepares - before.prepares);
         }
         res.writeHead(200, headers).end(body);
       } catch (error) {

@@ -276,13 +276,29 @@ async function main(): Promise<void> {
       for (const name of list) {
         const scenario = scenarios[name]!;
         probes[name] = {
-          api: await probe({ url: probeApi.url, scenario, target: 'api', count: 10, warmup: 25 }),
-          floor: await probe({ url: floor.url, scenario, target: 'floor', count: 10, warmup: 25 }),
+          api: await probe({
+            url: probeApi.url,
+            scenario,
+            target: 'api',
+            count: 10,
+            warmup: 3,
+            slots: CONNECTIONS,
+          }),
+          floor: await probe({
+            url: floor.url,
+            scenario,
+            target: 'floor',
+            count: 10,
+            warmup: 3,
+            slots: CONNECTIONS,
+          }),
         };
         log(
           `${name}: round trips api ${probes[name].api.roundTrips.join(',')} ` +
-            `(statements ${probes[name].api.statements.join(',')}; statuses ${probes[name].api.statuses.join(',')}), ` +
-            `floor ${probes[name].floor.roundTrips.join(',')} (statuses ${probes[name].floor.statuses.join(',')})`,
+            `(statements ${probes[name].api.statements.join(',')}; first-use prepares ${probes[name].api.prepares.join(',')}; ` +
+            `statuses ${probes[name].api.statuses.join(',')}), ` +
+            `floor ${probes[name].floor.roundTrips.join(',')} (first-use prepares ${probes[name].floor.prepares.join(',')}; ` +
+            `statuses ${probes[name].floor.statuses.join(',')})`,
         );
         const shapes = probes[name];
         // The floors answer with the API's keys (envelope, data, note), or the comparison is not fair.
@@ -506,9 +522,10 @@ function summarise(
       runs: { api: half.api, floor: half.floor },
     },
     roundTrips: {
-      api: { median: median(probes.api.roundTrips), max: Math.max(...probes.api.roundTrips) },
+      api: steadyRoundTrips(probes.api),
       apiStatements: { median: median(probes.api.statements), max: Math.max(...probes.api.statements) },
-      floor: { median: median(probes.floor.roundTrips), max: Math.max(...probes.floor.roundTrips) },
+      floor: steadyRoundTrips(probes.floor),
+      firstUsePrepares: { api: sum(probes.api.prepares), floor: sum(probes.floor.prepares) },
       probeStatuses: probes.api.statuses,
     },
     peakRssMb,
@@ -584,6 +601,17 @@ async function runTwoProcesses(options: {
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Each probed request's round trips without its first-use prepares (a statement's first use on a
+ * pooled connection prepares it there, once per connection: not what the request costs from then on).
+ */
+function steadyRoundTrips(probe: ProbeResult): { median: number; max: number } {
+  const steady = probe.roundTrips.map((trips, i) => trips - (probe.prepares[i] ?? 0));
+  return { median: median(steady), max: Math.max(...steady) };
+}
+
+const sum = (values: number[]) => values.reduce((total, value) => total + value, 0);
 
 /** One request per fan, each fan once. */
 function primingScenario(fanIds: string[], tokens: string[]): Scenario {

@@ -62,7 +62,7 @@ const EnvSchema = z.object({
     .transform((value) => value === '1' || value === 'true'),
   /**
    * Benchmarks only: count each request's database statements and round trips and report them in
-   * `x-db-statements` / `x-db-round-trips` response headers.
+   * `x-db-statements` / `x-db-round-trips` / `x-db-prepares` response headers.
    */
   DB_QUERY_COUNT: z
     .enum(['0', '1', 'false', 'true'])

@@ -52,7 +52,7 @@ const queryCounts = new WeakMap<FastifyRequest, QueryCount>();
 /**
  * What every request gets before routing matters: its id in `x-request-id`, the refusal of repeated
  * single-value headers, and with `countQueries` (DB_QUERY_COUNT, benchmarks) its database statements
- * and round trips in `x-db-statements` / `x-db-round-trips`.
+ * and round trips in `x-db-statements` / `x-db-round-trips` (of which `x-db-prepares` prepared a statement at its first use on a connection).
  */
 export function registerRequestContext(app: HttpServer, options: { countQueries: boolean }): void {
   app.addHook('onRequest', (request, reply, done) => {
@@ -71,7 +71,7 @@ export function registerRequestContext(app: HttpServer, options: { countQueries:
   // The handler runs inside the count (it is called from the last preHandler's `done`); an answer
   // is sent once its database work is done, so the count is complete when the headers are set.
   app.addHook('preHandler', (request, _reply, done) => {
-    const count: QueryCount = { statements: 0, roundTrips: 0 };
+    const count: QueryCount = { statements: 0, roundTrips: 0, prepares: 0 };
     queryCounts.set(request, count);
     withQueryCount(count, done);
   });
@@ -79,6 +79,7 @@ export function registerRequestContext(app: HttpServer, options: { countQueries:
     const count = queryCounts.get(request);
     void reply.header('x-db-statements', String(count?.statements ?? 0));
     void reply.header('x-db-round-trips', String(count?.roundTrips ?? 0));
+    void reply.header('x-db-prepares', String(count?.prepares ?? 0));
     done(null, payload);
   });
 }

@@ -80,12 +80,13 @@ beforeAll(async () => {
 afterAll(() => database?.close());
 
 /** The statements and round trips `request` made, the second time it ran (the first prepares them). */
-async function cost(request: () => Promise<unknown>): Promise<QueryCount> {
+async function cost(request: () => Promise<unknown>): Promise<Omit<QueryCount, 'prepares'>> {
   await request();
   await Promise.all(pokesInFlight);
-  const count: QueryCount = { statements: 0, roundTrips: 0 };
+  const count: QueryCount = { statements: 0, roundTrips: 0, prepares: 0 };
   await withQueryCount(count, request);
-  return count;
+  expect(count.prepares, 'statements prepared again on their second run').toBe(0);
+  return { statements: count.statements, roundTrips: count.roundTrips };
 }
 
 const advance = (ms: number) => {

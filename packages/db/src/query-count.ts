@@ -15,6 +15,11 @@ import type { PGlite } from '@electric-sql/pglite';
 export interface QueryCount {
   statements: number;
   roundTrips: number;
+  /**
+   * Of the round trips, those that prepared a statement on a connection that had not used it yet: a
+   * connection's first use of each statement pays one, once (steady state: `roundTrips - prepares`).
+   */
+  prepares: number;
 }
 
 /** Where the statements of the work running now are counted; `pipelined`: not as round trips. */
@@ -57,6 +62,7 @@ export function postgresQueryCounter(
       prepared.set(connection, statements);
     }
     let trips = 1;
+    let prepares = 0;
     // An unnamed statement with parameters is described first, every time: two round trips.
     if (parameters.length > 0 && !prepare) trips = 2;
     else if (parameters.length > 0) {
@@ -64,12 +70,14 @@ export function postgresQueryCounter(
       if (!statements.has(signature)) {
         statements.add(signature);
         trips = 2;
+        prepares = 1;
       }
     }
     const counting = queryCounts.getStore();
     if (counting) {
       counting.count.statements += 1;
       counting.count.roundTrips += counting.pipelined ? trips - 1 : trips;
+      counting.count.prepares += prepares;
     }
   };
 }
