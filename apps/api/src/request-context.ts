@@ -52,7 +52,8 @@ const queryCounts = new WeakMap<FastifyRequest, QueryCount>();
 /**
  * What every request gets before routing matters: its id in `x-request-id`, the refusal of repeated
  * single-value headers, and with `countQueries` (DB_QUERY_COUNT, benchmarks) its database statements
- * and round trips in `x-db-statements` / `x-db-round-trips` (of which `x-db-prepares` prepared a statement at its first use on a connection).
+ * and round trips in `x-db-statements` / `x-db-round-trips`, and in `x-db-prepares` how many of those
+ * round trips prepared a statement at its first use on a connection.
  */
 export function registerRequestContext(app: HttpServer, options: { countQueries: boolean }): void {
   app.addHook('onRequest', (request, reply, done) => {
