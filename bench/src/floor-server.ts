@@ -11,8 +11,8 @@
  * as a number); without DATABASE_URL the bench compares with old-baseline-server.ts instead.
  *
  * The fans' row ids are loaded once at start (`fan_id` -> row id and account): what a cache of fan
- * resolution would hold. BENCH_COUNT=1 adds `x-db-statements` / `x-db-round-trips` / `x-db-prepares` headers, for the
- * bench's round-trip probe (one request at a time).
+ * resolution would hold. BENCH_COUNT=1 adds `x-db-statements` / `x-db-round-trips` / `x-db-prepares`
+ * headers, for the bench's round-trip probe (one request at a time).
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -44,8 +44,10 @@ const sql = postgres(url, {
   debug: (connection, text) => {
     statements += 1;
     const key = `${connection}:${text}`;
-    if (!prepared.has(key)) prepares += 1;
-    roundTrips += prepared.has(key) ? 1 : 2;
+    // A statement's first use on a connection prepares it there first: one more round trip.
+    const firstUse = !prepared.has(key);
+    if (firstUse) prepares += 1;
+    roundTrips += firstUse ? 2 : 1;
     prepared.add(key);
   },
 });

@@ -233,10 +233,10 @@ export interface ProbeResult {
 /**
  * Sends `count` requests one at a time (slot 0, so it continues the scenario's own history) to a
  * server started with query counting, and reads each response's `x-db-statements` and
- * `x-db-round-trips` headers. One at a time, so every statement counted is this request's. Before
- * them, `warmup` rounds of one request on each of the `slots` at once: a statement is prepared on a
- * pooled connection at its first use there (one more round trip), and requests one at a time would
- * leave it to chance which of the pool's connections they warm.
+ * `x-db-round-trips` headers (and `x-db-prepares`: those round trips that prepared a statement at its
+ * first use on a connection). One at a time, so every statement counted is this request's. Before
+ * them, `warmup` rounds of one request on each of the `slots` at once, which warm the whole pool
+ * (requests one at a time leave it to chance which connections they reach).
  */
 export async function probe(options: {
   url: string;

@@ -7,8 +7,8 @@
  * opens its own PGlite copy of the seeded data (BASELINE_PGLITE_DIR), since a PGlite directory belongs
  * to one process.
  *
- * BENCH_COUNT=1 adds `x-db-statements` / `x-db-round-trips` / `x-db-prepares` headers (counted by the driver hook, as in
- * the API), for the round-trip probe, which sends one request at a time.
+ * BENCH_COUNT=1 adds `x-db-statements` / `x-db-round-trips` / `x-db-prepares` headers (counted by the
+ * driver hook, as in the API), for the round-trip probe, which sends one request at a time.
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -39,8 +39,9 @@ if (url) {
     debug: (connection, text, parameters) => {
       statements += 1;
       const key = `${connection}:${text}`;
-      if (parameters.length > 0 && !prepared.has(key)) prepares += 1;
-      roundTrips += parameters.length > 0 && !prepared.has(key) ? 2 : 1;
+      const firstUse = parameters.length > 0 && !prepared.has(key);
+      if (firstUse) prepares += 1;
+      roundTrips += firstUse ? 2 : 1;
       prepared.add(key);
     },
   });

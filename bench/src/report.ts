@@ -43,8 +43,8 @@ export interface ScenarioReport {
     api: { median: number; max: number };
     apiStatements: { median: number; max: number };
     floor: { median: number; max: number };
-    /** Prepares at a statement's first use on a connection among the 10 probed requests (not counted above). */
-    firstUsePrepares?: { api: number; floor: number };
+    /** Prepares at a statement's first use on a connection, among the probed requests (not counted above). */
+    firstUsePrepares: { api: number; floor: number };
     probeStatuses: number[];
   };
   /** The high-water mark of each server's RSS during this scenario's runs (VmHWM, reset before). */

@@ -61,6 +61,8 @@ const DURATION = Number(flags.duration);
 const HALF_DURATION = Number(flags['half-duration']);
 const ROUNDS = Number(flags.rounds);
 const CONNECTIONS = Number(flags.connections);
+/** The round-trip probe: 10 requests counted, after 3 rounds of one per load connection at once. */
+const PROBE = { count: 10, warmup: 3, slots: CONNECTIONS };
 const SCENARIO_ORDER = ['throttled-read', 'delta-pull', 'full-sync', 'push-1', 'push-100', 'cold-fan'];
 /** Throttled reads on two API processes against one (PostgreSQL only). */
 const TWO_PROCESSES = 'two-processes';
@@ -276,22 +278,8 @@ async function main(): Promise<void> {
       for (const name of list) {
         const scenario = scenarios[name]!;
         probes[name] = {
-          api: await probe({
-            url: probeApi.url,
-            scenario,
-            target: 'api',
-            count: 10,
-            warmup: 3,
-            slots: CONNECTIONS,
-          }),
-          floor: await probe({
-            url: floor.url,
-            scenario,
-            target: 'floor',
-            count: 10,
-            warmup: 3,
-            slots: CONNECTIONS,
-          }),
+          api: await probe({ url: probeApi.url, scenario, target: 'api', ...PROBE }),
+          floor: await probe({ url: floor.url, scenario, target: 'floor', ...PROBE }),
         };
         log(
           `${name}: round trips api ${probes[name].api.roundTrips.join(',')} ` +

@@ -12,8 +12,11 @@ const LINGER_IDLE_MS = 2_000;
 const LINGER_MAX_MS = 10_000;
 const LINGER_MAX_BYTES = 64 * 1024 * 1024;
 
-/** Reads and drops what `source` still delivers; `close` once a limit is reached, never after `done`. */
-function dropIncoming(source: IncomingMessage | Socket, close: () => void, done: string): void {
+/**
+ * Reads and drops what `source` still delivers, and calls `close` once a limit is reached; returns
+ * what stops the limits (called here when `source` closes).
+ */
+function dropIncoming(source: IncomingMessage | Socket, close: () => void): () => void {
   let seen = 0;
   const idle = setTimeout(close, LINGER_IDLE_MS).unref();
   const cap = setTimeout(close, LINGER_MAX_MS).unref();
@@ -26,14 +29,14 @@ function dropIncoming(source: IncomingMessage | Socket, close: () => void, done:
     if (seen > LINGER_MAX_BYTES) close();
     else idle.refresh();
   });
-  source.once(done, stop);
   source.once('close', stop);
   source.resume();
+  return stop;
 }
 
 /** A connection answered and ended by hand (the parser refused it): closed once its client stops sending. */
 export function lingerThenClose(socket: Socket): void {
-  dropIncoming(socket, () => socket.destroy(), 'close');
+  dropIncoming(socket, () => socket.destroy());
 }
 
 /**
@@ -41,5 +44,8 @@ export function lingerThenClose(socket: Socket): void {
  * connection stays open for the client's next request, unless a limit closes it first.
  */
 export function dropRefusedBody(request: IncomingMessage): void {
-  dropIncoming(request, () => request.socket.destroy(), 'end');
+  request.once(
+    'end',
+    dropIncoming(request, () => request.socket.destroy()),
+  );
 }
