@@ -27,7 +27,7 @@ import { ApiError } from '../errors.ts';
 import { fanNotFound, pickResolvedFan, requireRight, type FanRow } from './authz.ts';
 import type { FanWrite } from './fan-transaction.ts';
 import { syncInProgress } from './lease.ts';
-import { hintKey, SyncHints } from './sync-hints.ts';
+import { SyncHints } from './sync-hints.ts';
 import { decideNoteChanges, scopeCondition, type DecidedChanges } from './note-writes.ts';
 import { isReset, pageFromRows, readNotes, type NotesPage } from './read-notes.ts';
 import { executeRows } from './raw-sql.ts';
@@ -76,7 +76,7 @@ export async function syncNotes(ctx: AuthedContext, input: Input): Promise<SyncN
       // Committed: every API process hears of it within milliseconds (notify.ts batches the pokes).
       if (pushed.poke) void ctx.deps.pokes.announce([pushed.poke]);
       // A push is a full sync: a read of the fan within the interval will be throttled.
-      syncHints.saw(hintKey(ctx.user.userId, input), now);
+      syncHints.saw(ctx.user.userId, pushed.fan, now, now.getTime());
       const page = await pageAfterClose(ctx.deps.db, pushed.fan, pushed.reset, since, pushed.rows);
       return answer({ ...pushed.answer, page });
     } catch (error) {
@@ -85,8 +85,12 @@ export async function syncNotes(ctx: AuthedContext, input: Input): Promise<SyncN
     }
   }
 
-  const hint = hintKey(ctx.user.userId, input);
-  const likelyThrottled = syncHints.likelyThrottled(hint, now.getTime(), ctx.deps.throttle.minIntervalMs);
+  const likelyThrottled = syncHints.likelyThrottled(
+    ctx.user.userId,
+    input,
+    now.getTime(),
+    ctx.deps.throttle.minIntervalMs,
+  );
   const read = await readOrPlan(ctx.deps.db, {
     userId: ctx.user.userId,
     target: input,
@@ -100,7 +104,7 @@ export async function syncNotes(ctx: AuthedContext, input: Input): Promise<SyncN
   });
   const { fan } = pickResolvedFan(read.rows);
   const plan = planFor(ctx, fan, input, now, false);
-  syncHints.saw(hint, plan.action === 'throttled' ? fan.lastFullSyncAt : now);
+  syncHints.saw(ctx.user.userId, fan, plan.action === 'throttled' ? fan.lastFullSyncAt : now, now.getTime());
   // The statement ran the due sync itself (the plan is sync-core's full sync: it decides as planSync).
   if (read.refreshed) {
     const refreshed =
