@@ -4,7 +4,7 @@ import { isoTimestamp } from './serialize.ts';
 
 const pad = (value: number, width: number) => String(value).padStart(width, '0');
 
-/** A moment as PostgreSQL prints a `timestamptz` in UTC: the fraction's trailing zeros dropped, none left without one. */
+/** A moment as PostgreSQL prints a `timestamptz` in UTC: the fraction without trailing zeros, none when it is zero. */
 function pgText(date: Date, micros: number): string {
   const fraction = pad(date.getUTCMilliseconds() * 1000 + micros, 6).replace(/0+$/, '');
   return (
