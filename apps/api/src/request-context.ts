@@ -27,6 +27,9 @@ export class RequestLog extends LogController {
   override incomingRequest(): void {}
 
   override requestCompleted(_error: unknown, request: FastifyRequest, reply: FastifyReply): void {
+    // Not built at all below `info` (LOG_LEVEL=warn): a line per request is a cost per request.
+    // (request.log is a child of the API's pino logger, server.ts.)
+    if (!(request.log as Logger).isLevelEnabled('info')) return;
     request.log.info(
       {
         method: request.method,

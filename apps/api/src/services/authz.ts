@@ -2,7 +2,7 @@ import type { Role } from '@fannotes/contract';
 import { fans, memberships, type Database, type Transaction } from '@fannotes/db';
 import { and, eq, sql, type SQL } from 'drizzle-orm';
 import { ApiError } from '../errors.ts';
-import { decodeRow, executeRows, textArray } from './raw-sql.ts';
+import { decodeRow, executeRows, textArray, type Bound } from './raw-sql.ts';
 
 /**
  * What each role may do. Read notes: every role. Write notes and register fans: owner, manager,
@@ -54,7 +54,10 @@ export const accountNotFound = () => new ApiError('resource_not_found', 'Account
  * or more an ambiguity (pickResolvedFan), and the error lists at most that many accounts.
  * Read from the database on every request: a removed membership takes effect at once.
  */
-export function callerFans(userId: string, target: { fanId: string; accountId?: string | undefined }): SQL {
+export function callerFans(
+  userId: Bound<string>,
+  target: { fanId: Bound<string>; accountId?: Bound<string> | undefined },
+): SQL {
   // Kept short: readOrPlan's read of the notes must start within its statement's first kilobyte.
   return sql`select f.*, m.role as "member.role", f.xmin::text as "snapshot.xmin" from ${fans} f join ${memberships} m on m.account_id = f.account_id and m.user_id = ${userId} where f.fan_id = ${target.fanId}${target.accountId ? sql` and f.account_id = ${target.accountId}` : sql``} limit 21`;
 }

@@ -1,5 +1,12 @@
 import type { Database, Transaction } from '@fannotes/db';
-import { getTableColumns, type Column, type SQL, type Table } from 'drizzle-orm';
+import {
+  getTableColumns,
+  type Column,
+  type Placeholder,
+  type Query,
+  type SQL,
+  type Table,
+} from 'drizzle-orm';
 
 /**
  * Helpers for the few hand-written statements of the sync hot path (see sync-statements.ts), which
@@ -13,9 +20,65 @@ export async function executeRows(
   db: Database | Transaction,
   query: SQL,
 ): Promise<Record<string, unknown>[]> {
-  const result: unknown = await db.execute(query);
-  if (Array.isArray(result)) return result as Record<string, unknown>[];
-  return (result as { rows: Record<string, unknown>[] }).rows;
+  return rowsOf(await db.execute(query));
+}
+
+const rowsOf = (result: unknown): Record<string, unknown>[] =>
+  Array.isArray(result)
+    ? (result as Record<string, unknown>[])
+    : (result as { rows: Record<string, unknown>[] }).rows;
+
+/** A value of a statement, or a placeholder for it in a statement whose text is kept (StatementShapes). */
+export type Bound<T> = T | Placeholder;
+
+/**
+ * A statement whose text depends only on a few choices, its shape (a cursor or none, a clientId or
+ * none...), and otherwise only on values: built with drizzle placeholders and turned into text once per
+ * shape, then sent with each call's values. drizzle walks a statement's fragments to make its text on
+ * every `execute`; for readOrPlan's statement, run by every throttled read, that walk was the largest
+ * cost of the API's own code on the request (docs/PERFORMANCE.md). The text is the one `execute`
+ * would make (the same parameters, numbered alike), so the driver prepares it once per connection as
+ * before. `key` must name the shape exactly: two shapes with one key would share a text.
+ */
+export class StatementShapes<Shape> {
+  readonly #texts = new Map<string, Query>();
+
+  constructor(
+    private readonly build: (shape: Shape) => SQL,
+    /** The most shapes kept; more is a bug in a key (a value in it), said loudly rather than leaked. */
+    private readonly maxShapes = 256,
+  ) {}
+
+  async rows(
+    db: Database | Transaction,
+    key: string,
+    shape: Shape,
+    values: Record<string, unknown>,
+  ): Promise<Record<string, unknown>[]> {
+    const { session, dialect } = db as unknown as DrizzleInternals;
+    let query = this.#texts.get(key);
+    if (!query) {
+      if (this.#texts.size >= this.maxShapes) {
+        throw new Error(`more than ${this.maxShapes} shapes of one statement: its key holds a value`);
+      }
+      query = dialect.sqlToQuery(this.build(shape));
+      this.#texts.set(key, query);
+    }
+    return rowsOf(await session.prepareQuery(query, undefined, undefined, false).execute(values));
+  }
+}
+
+/** What `db.execute` uses underneath, on either driver (drizzle's PgDatabase: `dialect`, `session`). */
+interface DrizzleInternals {
+  dialect: { sqlToQuery(sql: SQL): Query };
+  session: {
+    prepareQuery(
+      query: Query,
+      fields: undefined,
+      name: undefined,
+      arrayMode: false,
+    ): { execute(values: Record<string, unknown>): Promise<unknown> };
+  };
 }
 
 /**

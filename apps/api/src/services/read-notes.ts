@@ -3,7 +3,7 @@ import { notes, type Database, type Transaction } from '@fannotes/db';
 import { encodeCursor, encodeCursorPosition, sortNotes, type CursorPosition } from '@fannotes/sync-core';
 import { sql, type SQL } from 'drizzle-orm';
 import type { FanRow } from './authz.ts';
-import { executeRows } from './raw-sql.ts';
+import { executeRows, type Bound } from './raw-sql.ts';
 import { isTombstone, noteFromPageRow, pageColumns, pageRowVersion, type PageRow } from './serialize.ts';
 
 export interface NotesPage {
@@ -17,6 +17,16 @@ export interface NotesPage {
 /** Which notes a page holds: the fan's live set (reset), or its changes after a cursor position. */
 export type PageSpec = { reset: true } | { reset: false; since: CursorPosition };
 
+/** A cursor position in a statement: its values, or placeholders for them (raw-sql.ts StatementShapes). */
+export interface BoundPosition {
+  version: Bound<number>;
+  /** Null (a version cursor) is the statement's shape, never a placeholder's value. */
+  afterId: Bound<string> | null;
+}
+
+/** PageSpec in a statement. */
+type BoundPageSpec = { reset: true } | { reset: false; since: BoundPosition };
+
 /**
  * What a note costs a page, in bytes: its text in UTF-8 and, for the rest of its fields, the most
  * they take in JSON (ids, uuids, timestamps: 527 bytes); a deleted note is only its id.
@@ -25,7 +35,7 @@ const NOTE_FIELDS_BYTES = 528;
 const TOMBSTONE_BYTES = 48;
 
 /** The condition on `alias` (a notes row) that a page's rows meet. */
-function pageCondition(alias: string, page: PageSpec): SQL {
+function pageCondition(alias: string, page: BoundPageSpec): SQL {
   const n = sql.raw(alias);
   if (page.reset) return sql`${n}.deleted_at is null`;
   const { version, afterId } = page.since;
@@ -36,7 +46,7 @@ function pageCondition(alias: string, page: PageSpec): SQL {
 export interface PageQuery {
   /** The fan's row id (a value, or an expression of the statement around the page). */
   fanRowId: SQL;
-  page: PageSpec;
+  page: BoundPageSpec;
   limit: number;
   /**
    * A further condition on the stored notes (alias `n`), for a statement that changes some of them:
@@ -77,8 +87,8 @@ export function notesPage(query: PageQuery): SQL {
  * PostgreSQL evaluates once (a one-time filter) before scanning, so only one of them reads the index,
  * with a generic plan too. Rows as notesPage's.
  */
-export function eitherPage(query: { fanRowId: SQL; since: CursorPosition; reset: SQL; limit: number }): SQL {
-  const select = (gate: SQL, page: PageSpec) =>
+export function eitherPage(query: { fanRowId: SQL; since: BoundPosition; reset: SQL; limit: number }): SQL {
+  const select = (gate: SQL, page: BoundPageSpec) =>
     sql`select ${pageColumns('n')} from ${notes} n
       where n.fan_row_id = ${query.fanRowId} and ${gate} and ${pageCondition('n', page)}`;
   return boundedPage(

@@ -1,12 +1,12 @@
 import type { Role } from '@fannotes/contract';
 import { fans, notes, syncClients, syncRejections, type Database, type Transaction } from '@fannotes/db';
-import { getTableColumns, sql, type SQL } from 'drizzle-orm';
+import { getTableColumns, sql, type Placeholder, type SQL } from 'drizzle-orm';
 import { callerFans, decodeCallerFan, fanNotFound, roleHas, type FanRow } from './authz.ts';
 import { tryTakeLease } from './lease.ts';
 import { upsertNotes } from './note-writes.ts';
-import { decodeRow, executeRows, textArray } from './raw-sql.ts';
+import { decodeRow, executeRows, StatementShapes, textArray, type Bound } from './raw-sql.ts';
 import type { CursorPosition } from '@fannotes/sync-core';
-import { eitherPage, notesPage, type PageSpec } from './read-notes.ts';
+import { eitherPage, notesPage, type BoundPosition, type PageSpec } from './read-notes.ts';
 import type { NoteRow, PageRow } from './serialize.ts';
 
 /**
@@ -229,46 +229,38 @@ export interface ReadOrPlan {
  * (track_activity_query_size): keep it there (test/cancelled-reads.test.ts finds the read by it).
  */
 export async function readOrPlan(db: Database, input: ReadInput): Promise<ReadOrPlan> {
+  const { since, refresh } = input;
+  const shape: ReadShape = {
+    since: since === null ? 'none' : since.afterId === null ? 'version' : 'position',
+    client: input.clientId !== undefined,
+    refresh: refresh !== undefined,
+    account: input.target.accountId !== undefined,
+    limit: input.limit,
+  };
   // sync-core's planSync for a request without changes (plan.ts, effectiveStamp), as a range: a full
   // sync within the last interval throttles; a stamp ahead of `now` by at most the interval is clock
   // skew, read as `now` (throttled); one further ahead is ignored (due: a full sync repairs it). A
   // forced sync, or a policy without an interval, is never throttled.
   const interval = input.minIntervalMs;
-  const from = new Date(input.now.getTime() - interval).toISOString();
-  const to = new Date(input.now.getTime() + interval).toISOString();
-  const throttled = sql`${!input.force && interval > 0}::boolean and last_full_sync_at > ${from}::timestamptz and last_full_sync_at <= ${to}::timestamptz`;
-  const fanRowId = sql`(select id from one)`;
-  const page = input.since
-    ? eitherPage({
-        fanRowId,
-        since: input.since,
-        // read-notes.ts isReset, on the fan row of this statement.
-        reset: sql`select ${input.since.version}::bigint < purged_through_version
-          or ${input.since.version}::bigint > version from one`,
-        limit: input.limit,
-      })
-    : notesPage({ fanRowId, page: { reset: true }, limit: input.limit });
-  const client = input.clientId
-    ? sql`'client.last_mutation_id', (select case when user_id = ${input.userId} then last_mutation_id end
-          from ${syncClients} where client_id = ${input.clientId}),
-        'client.known', exists (select 1 from ${syncClients} where client_id = ${input.clientId})`
-    : sql`'client.last_mutation_id', null::bigint, 'client.known', false`;
-  const refresh = input.refresh ? refreshParts(input, input.refresh.horizon) : undefined;
-  const headColumn = sql`to_jsonb(found) || jsonb_build_object('page.read', exists (select 1 from one), ${client})${
-    refresh ? sql` || ${refresh.head}` : sql``
-  }`;
-  // `one` is the fan when the page is read: throttled, or due (not throttled, not forced: sync-core
-  // plans a full sync) when this statement runs it. The page is the third part of the statement, so
-  // that its read of the notes starts within the text's first kilobyte (see above); the parts of a due
-  // sync follow it.
-  const rows = await executeRows(
+  const values: Record<ReadValue, unknown> = {
+    userId: input.userId,
+    fanId: input.target.fanId,
+    accountId: input.target.accountId ?? null,
+    clientId: input.clientId ?? null,
+    throttles: !input.force && interval > 0,
+    throttledFrom: new Date(input.now.getTime() - interval).toISOString(),
+    throttledTo: new Date(input.now.getTime() + interval).toISOString(),
+    runsDue: !input.force && refresh !== undefined,
+    sinceVersion: since?.version ?? null,
+    sinceAfterId: since?.afterId ?? null,
+    now: input.now.toISOString(),
+    horizon: refresh?.horizon.toISOString() ?? null,
+  };
+  const rows = await readStatements.rows(
     db,
-    sql`with found as (${callerFans(input.userId, input.target)}),
-    one as (select id, version, purged_through_version, not t as due from (select *, coalesce(${throttled}, false) as t from found where (select count(*) from found) = 1) x where t or ${!input.force && input.refresh !== undefined}::boolean),
-    p as (select page.*, row_number() over (order by page.version, page.id) as page_row from (${page}) page)${refresh ? sql`, ${refresh.parts}` : sql``}
-    select case when ${sql.raw(FIRST_ROW)} then ${headColumn} end as head, p.*
-    from found left join p on true
-    order by p.version, p.id`,
+    `${shape.since} ${shape.client} ${shape.refresh} ${shape.account} ${shape.limit}`,
+    shape,
+    values,
   );
   const first = rows[0];
   if (!first) return { rows: [], read: false, pageRows: [], lastMutationId: null, refreshed: null };
@@ -293,8 +285,81 @@ export async function readOrPlan(db: Database, input: ReadInput): Promise<ReadOr
   };
 }
 
+/** What decides the text of readOrPlan's statement; everything else is a value (ReadValue). */
+interface ReadShape {
+  /** No cursor, a version cursor, or a position within a version (read-notes.ts pageCondition). */
+  since: 'none' | 'version' | 'position';
+  client: boolean;
+  refresh: boolean;
+  account: boolean;
+  /** A number in the text (the page's LIMIT): MAX_NOTES_PER_SYNC but in tests. */
+  limit: number;
+}
+
+type ReadValue =
+  | 'userId'
+  | 'fanId'
+  | 'accountId'
+  | 'clientId'
+  | 'throttles'
+  | 'throttledFrom'
+  | 'throttledTo'
+  | 'runsDue'
+  | 'sinceVersion'
+  | 'sinceAfterId'
+  | 'now'
+  | 'horizon';
+
+const readStatements = new StatementShapes<ReadShape>(readStatement);
+
+/** readOrPlan's statement for one shape, its values as placeholders (ReadValue). */
+function readStatement(shape: ReadShape): SQL {
+  const value = (name: ReadValue) => sql.placeholder(name);
+  const throttled = sql`${value('throttles')}::boolean and last_full_sync_at > ${value('throttledFrom')}::timestamptz and last_full_sync_at <= ${value('throttledTo')}::timestamptz`;
+  const fanRowId = sql`(select id from one)`;
+  const since: BoundPosition = {
+    version: value('sinceVersion'),
+    afterId: shape.since === 'position' ? value('sinceAfterId') : null,
+  };
+  const page =
+    shape.since === 'none'
+      ? notesPage({ fanRowId, page: { reset: true }, limit: shape.limit })
+      : eitherPage({
+          fanRowId,
+          since,
+          // read-notes.ts isReset, on the fan row of this statement.
+          reset: sql`select ${since.version}::bigint < purged_through_version
+          or ${since.version}::bigint > version from one`,
+          limit: shape.limit,
+        });
+  const userId = value('userId');
+  const clientId = shape.client ? value('clientId') : undefined;
+  const client = clientId
+    ? sql`'client.last_mutation_id', (select case when user_id = ${userId} then last_mutation_id end
+          from ${syncClients} where client_id = ${clientId}),
+        'client.known', exists (select 1 from ${syncClients} where client_id = ${clientId})`
+    : sql`'client.last_mutation_id', null::bigint, 'client.known', false`;
+  const refresh = shape.refresh
+    ? refreshParts({ userId, clientId, now: value('now'), horizon: value('horizon') })
+    : undefined;
+  const headColumn = sql`to_jsonb(found) || jsonb_build_object('page.read', exists (select 1 from one), ${client})${
+    refresh ? sql` || ${refresh.head}` : sql``
+  }`;
+  const target = { fanId: value('fanId'), accountId: shape.account ? value('accountId') : undefined };
+  // `one` is the fan when the page is read: throttled, or due (not throttled, not forced: sync-core
+  // plans a full sync) when this statement runs it. The page is the third part of the statement, so
+  // that its read of the notes starts within the text's first kilobyte (see above); the parts of a due
+  // sync follow it.
+  return sql`with found as (${callerFans(userId, target)}),
+    one as (select id, version, purged_through_version, not t as due from (select *, coalesce(${throttled}, false) as t from found where (select count(*) from found) = 1) x where t or ${value('runsDue')}::boolean),
+    p as (select page.*, row_number() over (order by page.version, page.id) as page_row from (${page}) page)${refresh ? sql`, ${refresh.parts}` : sql``}
+    select case when ${sql.raw(FIRST_ROW)} then ${headColumn} end as head, p.*
+    from found left join p on true
+    order by p.version, p.id`;
+}
+
 /** Whether `clientId` is another user's sync client (then a sync without changes writes nothing). */
-function foreignClient(userId: string, clientId: string | undefined): SQL {
+function foreignClient(userId: Bound<string>, clientId: Bound<string> | undefined): SQL {
   return clientId
     ? sql`exists (select 1 from ${syncClients} where client_id = ${clientId} and user_id <> ${userId})`
     : sql`false`;
@@ -314,7 +379,8 @@ function stampingParts(input: {
   foreign: SQL;
   planned: { lastFullSyncAt: SQL; lastForcedSyncAt: SQL };
   stamps: { lastFullSyncAt: SQL; lastForcedSyncAt: SQL };
-  horizon: Date;
+  /** Tombstones deleted before it are purged (ISO 8601). */
+  horizon: Bound<string>;
 }): SQL {
   const { fanRowId, planned, stamps } = input;
   const fresh = sql`coalesce((select fresh from latest), false)`;
@@ -331,7 +397,7 @@ function stampingParts(input: {
       for update of f
     ), purged as (
       delete from ${notes}
-      where fan_row_id = ${fanRowId} and deleted_at < ${input.horizon.toISOString()}::timestamptz
+      where fan_row_id = ${fanRowId} and deleted_at < ${input.horizon}::timestamptz
         and only_fans_note_id is null and ${fresh}
       returning id, version
     ), bumped as (
@@ -352,8 +418,13 @@ function stampingParts(input: {
  * snapshot) may then hold tombstones this purge deletes, which a client applies as it would have
  * before (the purge moves the horizon: services/sync.ts reads the page again if it passed the cursor).
  */
-function refreshParts(input: ReadInput, horizon: Date): { parts: SQL; head: SQL } {
-  const now = sql`${input.now.toISOString()}::timestamptz`;
+function refreshParts(input: {
+  userId: Placeholder;
+  clientId: Placeholder | undefined;
+  now: Placeholder;
+  horizon: Placeholder;
+}): { parts: SQL; head: SQL } {
+  const now = sql`${input.now}::timestamptz`;
   const foreign = foreignClient(input.userId, input.clientId);
   // `found` is one row here: `one` is empty unless it is.
   return {
@@ -371,7 +442,7 @@ function refreshParts(input: ReadInput, horizon: Date): { parts: SQL; head: SQL 
         lastFullSyncAt: now,
         lastForcedSyncAt: sql`case when last_forced_sync_at > ${now} then ${now} else last_forced_sync_at end`,
       },
-      horizon,
+      horizon: input.horizon,
     }),
     head: sql`jsonb_build_object(
       'refresh.due', coalesce((select due from one), false),
@@ -505,7 +576,7 @@ export async function refreshFan(db: Database, input: RefreshInput): Promise<Ref
         lastFullSyncAt: sql`${stamp(input.fanState.lastFullSyncAt)}::timestamptz`,
         lastForcedSyncAt: sql`${stamp(input.fanState.lastForcedSyncAt)}::timestamptz`,
       },
-      horizon: input.horizon,
+      horizon: input.horizon.toISOString(),
     })}, page as (select p.*, row_number() over (order by p.version, p.id) as page_row from (${notesPage({
       fanRowId: sql`${fan.id}`,
       page: input.page,
