@@ -49,6 +49,23 @@ test('commits every statement, the last one included, and makes the result of it
   expect(await usernames(database, prefix)).toEqual([`${prefix}_first`, `${prefix}_last`]);
 });
 
+test('the last statement may come as text with its parameters bound (a statement made once per shape)', async () => {
+  const prefix = `bound_${randomUUID().slice(0, 8)}`;
+  const result = await pipelinedTransaction(database.db, async (tx) => {
+    await tx.insert(accounts).values(account(`${prefix}_first`));
+    return {
+      last: {
+        sql: `insert into accounts (only_fans_user_id, username, created_by, created_at)
+          values ($1, $2, $3, now()) returning username`,
+        params: [`8${Date.now()}`, `${prefix}_last`, randomUUID()],
+      },
+      finish: (rows) => rows.map((row) => row.username),
+    };
+  });
+  expect(result).toEqual([`${prefix}_last`]);
+  expect(await usernames(database, prefix)).toEqual([`${prefix}_first`, `${prefix}_last`]);
+});
+
 test('when the work throws, or the last statement fails, nothing is committed and the error is thrown', async () => {
   const prefix = `ko_${randomUUID().slice(0, 8)}`;
   await expect(

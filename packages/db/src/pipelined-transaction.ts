@@ -1,4 +1,4 @@
-import { DrizzleQueryError, type SQL } from 'drizzle-orm';
+import { DrizzleQueryError, is, SQL, type Query } from 'drizzle-orm';
 import { PostgresJsSession, PostgresJsTransaction } from 'drizzle-orm/postgres-js';
 import type postgres from 'postgres';
 import type { Database, Transaction } from './open.ts';
@@ -6,9 +6,12 @@ import { pipelinedStatements } from './query-count.ts';
 
 type Rows = Record<string, unknown>[];
 
-/** What a pipelined transaction's work hands back: its last statement, and the result made of its rows. */
+/**
+ * What a pipelined transaction's work hands back: its last statement (drizzle's SQL, or its text with
+ * the parameters bound), and the result made of its rows.
+ */
 export interface LastStatement<T> {
-  last: SQL;
+  last: SQL | Query;
   /** Makes the result from the last statement's rows; pure (the transaction may already be over). */
   finish: (rows: Rows) => T;
 }
@@ -36,10 +39,22 @@ export async function pipelinedTransaction<T>(
   if (!driver) {
     return db.transaction(async (tx) => {
       const { last, finish } = await work(tx);
-      return finish(rowsOf(await tx.execute(last)));
+      if (is(last, SQL)) return finish(rowsOf(await tx.execute(last)));
+      // What tx.execute does with the text it makes of an SQL (drizzle's PgSession.execute).
+      const { session } = tx as unknown as { session: QuerySession };
+      return finish(rowsOf(await session.prepareQuery(last, undefined, undefined, false).execute()));
     });
   }
   return driver.run(work);
+}
+
+interface QuerySession {
+  prepareQuery(
+    query: Query,
+    fields: undefined,
+    name: undefined,
+    arrayMode: false,
+  ): { execute(): Promise<unknown> };
 }
 
 interface PipelineDriver {
@@ -86,7 +101,7 @@ export function enablePipelinedTransactions(
         began.catch(() => {});
         const { last, finish } = await work(tx);
         await began;
-        const query = internals.dialect.sqlToQuery(last);
+        const query = is(last, SQL) ? internals.dialect.sqlToQuery(last) : last;
         // Written in this order, in one tick: the last statement, then COMMIT.
         const statement = connection.unsafe(query.sql, query.params as never[]).execute();
         const committed = pipelinedStatements(() => connection.unsafe('commit').execute());

@@ -3,7 +3,7 @@ import { notes } from '@fannotes/db';
 import { applyChanges, type ApplyOutput, type ServerNote } from '@fannotes/sync-core';
 import { getTableColumns, or, sql, type SQL } from 'drizzle-orm';
 import { newNoteId, type FanWrite } from './fan-transaction.ts';
-import { decodeRow, executeRows, recordsetColumns, textArray, toColumnNames } from './raw-sql.ts';
+import { decodeRow, executeRows, recordsetColumns, textArray, toColumnNames, type Bound } from './raw-sql.ts';
 import type { NoteRow } from './serialize.ts';
 
 export interface NoteChanges {
@@ -98,10 +98,32 @@ export function scopeCondition(
   changes: Pick<NoteChanges, 'mutations' | 'onlyFansSnapshot'>,
   fanRowId: SQL,
 ): SQL | undefined {
-  const ids = [...new Set(changes.mutations.map((mutation) => mutation.noteId))];
+  const ids = scopeNoteIds(changes.mutations);
+  return boundScopeCondition(
+    {
+      noteIds: ids.length > 0 ? textArray(ids) : undefined,
+      onlyFans: changes.onlyFansSnapshot !== undefined,
+    },
+    fanRowId,
+  );
+}
+
+/** The ids of the notes `mutations` name, each once. */
+export const scopeNoteIds = (mutations: readonly { noteId: string }[]): string[] => [
+  ...new Set(mutations.map((mutation) => mutation.noteId)),
+];
+
+/**
+ * scopeCondition in a statement: `noteIds` a text[] literal (textArray) or its placeholder, undefined
+ * when no note is named; `onlyFans` when an OnlyFans snapshot came.
+ */
+export function boundScopeCondition(
+  scope: { noteIds: Bound<string> | undefined; onlyFans: boolean },
+  fanRowId: SQL,
+): SQL | undefined {
   const conditions: SQL[] = [];
-  if (ids.length > 0) conditions.push(sql`${notes.id} = any(${textArray(ids)}::text[])`);
-  if (changes.onlyFansSnapshot) {
+  if (scope.noteIds !== undefined) conditions.push(sql`${notes.id} = any(${scope.noteIds}::text[])`);
+  if (scope.onlyFans) {
     conditions.push(sql`(${notes.fanRowId} = ${fanRowId} and ${notes.onlyFansNoteId} is not null)`);
   }
   return conditions.length === 0 ? undefined : or(...conditions);
@@ -184,16 +206,19 @@ const NOTE_UPDATE_SET = sql.raw(
  * another fan is never overwritten (the conflict's `where`). The rows travel as one JSON parameter, so
  * the statement's text, and its prepared plan, are the same for 1 or 100 notes. Not for no rows.
  */
-export function upsertNotes(values: readonly (typeof notes.$inferInsert)[]): SQL {
-  const rows = JSON.stringify(values.map((row) => toColumnNames(notes, row)));
+export function upsertNotes(rows: Bound<string>): SQL {
   return sql`insert into ${notes} (${NOTE_COLUMN_LIST})
     select ${NOTE_COLUMN_LIST} from jsonb_to_recordset(${rows}::text::jsonb) as x(${NOTE_RECORDSET})
     on conflict (id) do update set ${NOTE_UPDATE_SET} where ${notes}.fan_row_id = excluded.fan_row_id
     returning *`;
 }
 
+/** Rows to write, as upsertNotes' one JSON parameter. */
+export const noteRowsJson = (values: readonly (typeof notes.$inferInsert)[]): string =>
+  JSON.stringify(values.map((row) => toColumnNames(notes, row)));
+
 async function persist(write: FanWrite, values: (typeof notes.$inferInsert)[]): Promise<NoteRow[]> {
   if (values.length === 0) return [];
-  const rows = await executeRows(write.tx, upsertNotes(values));
+  const rows = await executeRows(write.tx, upsertNotes(noteRowsJson(values)));
   return rows.map((raw) => decodeRow(notes, raw)!);
 }

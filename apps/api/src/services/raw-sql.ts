@@ -1,5 +1,6 @@
 import type { Database, Transaction } from '@fannotes/db';
 import {
+  fillPlaceholders,
   getTableColumns,
   type Column,
   type Placeholder,
@@ -46,7 +47,7 @@ export class StatementShapes<Shape> {
   constructor(
     private readonly build: (shape: Shape) => SQL,
     /** The most shapes kept; more is a bug in a key (a value in it), said loudly rather than leaked. */
-    private readonly maxShapes = 256,
+    private readonly maxShapes = 1024,
   ) {}
 
   async rows(
@@ -55,16 +56,27 @@ export class StatementShapes<Shape> {
     shape: Shape,
     values: Record<string, unknown>,
   ): Promise<Record<string, unknown>[]> {
-    const { session, dialect } = db as unknown as DrizzleInternals;
+    const { session } = db as unknown as DrizzleInternals;
+    const query = this.#text(db, key, shape);
+    return rowsOf(await session.prepareQuery(query, undefined, undefined, false).execute(values));
+  }
+
+  /** The statement with `values` in its parameters, to be sent by the caller (pipelinedTransaction's last). */
+  bind(db: Database | Transaction, key: string, shape: Shape, values: Record<string, unknown>): Query {
+    const query = this.#text(db, key, shape);
+    return { sql: query.sql, params: fillPlaceholders(query.params, values) };
+  }
+
+  #text(db: Database | Transaction, key: string, shape: Shape): Query {
     let query = this.#texts.get(key);
     if (!query) {
       if (this.#texts.size >= this.maxShapes) {
         throw new Error(`more than ${this.maxShapes} shapes of one statement: its key holds a value`);
       }
-      query = dialect.sqlToQuery(this.build(shape));
+      query = (db as unknown as DrizzleInternals).dialect.sqlToQuery(this.build(shape));
       this.#texts.set(key, query);
     }
-    return rowsOf(await session.prepareQuery(query, undefined, undefined, false).execute(values));
+    return query;
   }
 }
 

@@ -1,9 +1,9 @@
 import type { Role } from '@fannotes/contract';
 import { fans, notes, syncClients, syncRejections, type Database, type Transaction } from '@fannotes/db';
-import { getTableColumns, sql, type Placeholder, type SQL } from 'drizzle-orm';
+import { getTableColumns, sql, type Placeholder, type Query, type SQL } from 'drizzle-orm';
 import { callerFans, decodeCallerFan, fanNotFound, roleHas, type FanRow } from './authz.ts';
 import { tryTakeLease } from './lease.ts';
-import { upsertNotes } from './note-writes.ts';
+import { boundScopeCondition, noteRowsJson, upsertNotes } from './note-writes.ts';
 import { decodeRow, executeRows, StatementShapes, textArray, type Bound } from './raw-sql.ts';
 import type { CursorPosition } from '@fannotes/sync-core';
 import { eitherPage, notesPage, type BoundPosition, type PageSpec } from './read-notes.ts';
@@ -72,66 +72,40 @@ export interface LockedForPush {
  * inserted by another transaction, which committed while this statement waited; the caller then reads
  * it with a statement of its own.
  *
- * With `scope` (a condition on `notes` given the locked fan row's id) it also reads those notes. They
- * come from the statement's snapshot, taken before the lock was granted; they are what the lock
+ * It also reads the notes in `scope` (note-writes.ts boundScopeCondition: those the mutations name,
+ * and with an OnlyFans snapshot the fan's OnlyFans notes), when there are any. They come from the statement's snapshot, taken before the lock was granted; they are what the lock
  * protects exactly when the fan row is the version the snapshot saw (same xmin): every transaction that
  * changes a fan's notes also updates its fan row (a version bump, or the purge horizon and sync stamps).
- * Otherwise `scope` is null and the caller reads them again.
+ * Otherwise `scope` is null and the caller reads them again. The statement's text is made once per
+ * shape (LockShape).
  */
 export async function lockForPush(
   tx: Transaction,
   userId: string,
   target: { fanId: string; accountId?: string | undefined },
   client: { clientId: string; now: Date; mutationIds: readonly number[] } | undefined,
-  scope?: (fanRowId: SQL) => SQL | undefined,
+  scope: { noteIds: readonly string[]; onlyFans: boolean },
 ): Promise<LockedForPush> {
-  const parts: SQL[] = [
-    sql`found as (${callerFans(userId, target)})`,
-    sql`leased as materialized (
-      select id, ${tryTakeLease(sql`id`)} as taken from found
-      where (select count(*) from found) = 1 and ${roleHas(sql`"member.role"`, 'write')}
-    )`,
-    sql`locked as (
-      select f.*, f.xmin::text as locked_xmin
-      from ${fans} f join leased on leased.id = f.id and leased.taken for update of f
-    )`,
-  ];
-  if (client) {
-    const now = client.now.toISOString();
-    parts.push(sql`created as (
-      insert into ${syncClients} (client_id, user_id, last_mutation_id, created_at, updated_at)
-      select ${client.clientId}, ${userId}, 0, ${now}::timestamptz, ${now}::timestamptz
-      where exists (select 1 from locked)
-      on conflict (client_id) do nothing
-      returning client_id, user_id, last_mutation_id
-    ), existing as (
-      select client_id, user_id, last_mutation_id from ${syncClients}
-      where client_id = ${client.clientId} and exists (select 1 from locked) for update
-    ), chosen as (
-      select * from created union all select * from existing
-    )`);
-  }
-  // Rejections are written in the transaction that moves last_mutation_id, so the snapshot's are
-  // current exactly when the locked row's last_mutation_id is the one the snapshot saw.
-  const clientColumns = client
-    ? sql`, c.client_id as "client.client_id", c.user_id as "client.user_id",
-        c.last_mutation_id as "client.last_mutation_id",
-        (select last_mutation_id from ${syncClients} where client_id = ${client.clientId})
-          as "snapshot.last_mutation_id",
-        (${rejectionsQuery(client.clientId, client.mutationIds)}) as "client.rejections"`
-    : sql``;
-  const clientJoin = client ? sql` left join (select * from chosen limit 1) c on true` : sql``;
-  const scopeCondition = scope?.(sql`(select id from locked)`);
-  const scopeColumn = scopeCondition
-    ? sql`, (select coalesce(json_agg(${notes}), '[]'::json) from ${notes}
-        where exists (select 1 from locked) and (${scopeCondition})) as "scope.notes"`
-    : sql``;
-  const rows = await executeRows(
+  const shape: LockShape = {
+    client: client !== undefined,
+    account: target.accountId !== undefined,
+    noteIds: scope.noteIds.length > 0,
+    onlyFans: scope.onlyFans,
+  };
+  const values: Record<LockValue, unknown> = {
+    userId,
+    fanId: target.fanId,
+    accountId: target.accountId ?? null,
+    clientId: client?.clientId ?? null,
+    now: client?.now.toISOString() ?? null,
+    mutationIds: client ? textArray(client.mutationIds.map(String)) : null,
+    noteIds: textArray(scope.noteIds),
+  };
+  const rows = await lockStatements.rows(
     tx,
-    sql`with ${sql.join(parts, sql`, `)}
-    select found.*, coalesce((select taken from leased), false) as "lease.taken", ${LOCKED_FAN_COLUMNS},
-      l.locked_xmin as "locked.xmin"${clientColumns}${scopeColumn}
-    from found left join locked l on true${clientJoin}`,
+    `${shape.client} ${shape.account} ${shape.noteIds} ${shape.onlyFans}`,
+    shape,
+    values,
   );
   const first = rows[0];
   const lockedClient = client === undefined ? undefined : first ? decodeClient(first) : null;
@@ -151,10 +125,80 @@ export async function lockForPush(
   };
 }
 
+/** What decides the text of lockForPush's statement; everything else is a value (LockValue). */
+interface LockShape {
+  client: boolean;
+  account: boolean;
+  /** Mutations name notes (note-writes.ts boundScopeCondition). */
+  noteIds: boolean;
+  /** An OnlyFans snapshot came: the fan's OnlyFans notes are in scope. */
+  onlyFans: boolean;
+}
+
+type LockValue = 'userId' | 'fanId' | 'accountId' | 'clientId' | 'now' | 'mutationIds' | 'noteIds';
+
+const lockStatements = new StatementShapes<LockShape>(lockStatement);
+
+/** lockForPush's statement for one shape, its values as placeholders (LockValue). */
+function lockStatement(shape: LockShape): SQL {
+  const value = (name: LockValue) => sql.placeholder(name);
+  const userId = value('userId');
+  const target = { fanId: value('fanId'), accountId: shape.account ? value('accountId') : undefined };
+  const parts: SQL[] = [
+    sql`found as (${callerFans(userId, target)})`,
+    sql`leased as materialized (
+      select id, ${tryTakeLease(sql`id`)} as taken from found
+      where (select count(*) from found) = 1 and ${roleHas(sql`"member.role"`, 'write')}
+    )`,
+    sql`locked as (
+      select f.*, f.xmin::text as locked_xmin
+      from ${fans} f join leased on leased.id = f.id and leased.taken for update of f
+    )`,
+  ];
+  const clientId = value('clientId');
+  if (shape.client) {
+    const now = value('now');
+    parts.push(sql`created as (
+      insert into ${syncClients} (client_id, user_id, last_mutation_id, created_at, updated_at)
+      select ${clientId}, ${userId}, 0, ${now}::timestamptz, ${now}::timestamptz
+      where exists (select 1 from locked)
+      on conflict (client_id) do nothing
+      returning client_id, user_id, last_mutation_id
+    ), existing as (
+      select client_id, user_id, last_mutation_id from ${syncClients}
+      where client_id = ${clientId} and exists (select 1 from locked) for update
+    ), chosen as (
+      select * from created union all select * from existing
+    )`);
+  }
+  // Rejections are written in the transaction that moves last_mutation_id, so the snapshot's are
+  // current exactly when the locked row's last_mutation_id is the one the snapshot saw.
+  const clientColumns = shape.client
+    ? sql`, c.client_id as "client.client_id", c.user_id as "client.user_id",
+        c.last_mutation_id as "client.last_mutation_id",
+        (select last_mutation_id from ${syncClients} where client_id = ${clientId})
+          as "snapshot.last_mutation_id",
+        (${rejectionsQuery(clientId, value('mutationIds'))}) as "client.rejections"`
+    : sql``;
+  const clientJoin = shape.client ? sql` left join (select * from chosen limit 1) c on true` : sql``;
+  const scopeCondition = boundScopeCondition(
+    { noteIds: shape.noteIds ? value('noteIds') : undefined, onlyFans: shape.onlyFans },
+    sql`(select id from locked)`,
+  );
+  const scopeColumn = scopeCondition
+    ? sql`, (select coalesce(json_agg(${notes}), '[]'::json) from ${notes}
+        where exists (select 1 from locked) and (${scopeCondition})) as "scope.notes"`
+    : sql``;
+  return sql`with ${sql.join(parts, sql`, `)}
+    select found.*, coalesce((select taken from leased), false) as "lease.taken", ${LOCKED_FAN_COLUMNS},
+      l.locked_xmin as "locked.xmin"${clientColumns}${scopeColumn}
+    from found left join locked l on true${clientJoin}`;
+}
+
 /** The reasons recorded for `mutationIds` of the client, as one json object (id → reason). */
-function rejectionsQuery(clientId: string, mutationIds: readonly number[]): SQL {
+function rejectionsQuery(clientId: Bound<string>, mutationIds: Bound<string>): SQL {
   return sql`select coalesce(json_object_agg(r.mutation_id, r.reason), '{}'::json) from ${syncRejections} r
-    where r.client_id = ${clientId} and r.mutation_id = any(${textArray(mutationIds.map(String))}::bigint[])`;
+    where r.client_id = ${clientId} and r.mutation_id = any(${mutationIds}::bigint[])`;
 }
 
 function decodeRejections(value: unknown): Map<number, string> {
@@ -168,7 +212,10 @@ export async function loadRejections(
   clientId: string,
   mutationIds: readonly number[],
 ): Promise<Map<number, string>> {
-  const [row] = await executeRows(tx, sql`select (${rejectionsQuery(clientId, mutationIds)}) as rejections`);
+  const [row] = await executeRows(
+    tx,
+    sql`select (${rejectionsQuery(clientId, textArray(mutationIds.map(String)))}) as rejections`,
+  );
   return decodeRejections(row?.rejections);
 }
 
@@ -659,13 +706,14 @@ export interface CloseInput {
 
 /** A CTE that records why the client's mutations were rejected (or refused). */
 export function recordRejections(
-  client: { clientId: string; rejections: readonly { id: number; reason: string }[] },
-  now: Date,
+  /** `rejections`: `[{ id, reason }]` as JSON (rejectionsJson). */
+  client: { clientId: Bound<string>; rejections: Bound<string> },
+  now: Bound<string>,
 ): SQL {
   return sql`rejected as (
     insert into ${syncRejections} (client_id, mutation_id, reason, created_at)
-    select ${client.clientId}::uuid, x.id, x.reason, ${now.toISOString()}::timestamptz
-    from jsonb_to_recordset(${JSON.stringify(client.rejections)}::text::jsonb) as x(id bigint, reason text)
+    select ${client.clientId}::uuid, x.id, x.reason, ${now}::timestamptz
+    from jsonb_to_recordset(${client.rejections}::text::jsonb) as x(id bigint, reason text)
     on conflict (client_id, mutation_id) do update set reason = excluded.reason
   )`;
 }
@@ -677,18 +725,18 @@ export interface Closed {
 }
 
 /**
- * The rest of a push in one statement (sent with the COMMIT behind it: pipelinedTransaction): upsert the changed notes, purge tombstones past the horizon
- * (except those still tied to an OnlyFans note, i.e. notes the CRM deleted that OnlyFans still lists:
- * without the tombstone the next snapshot would import the note again; a note OnlyFans drops lets go
- * of its id, sync-core's merge.ts, so no tombstone is kept for a note OnlyFans no longer has), bump
- * the fan (version, purge horizon, sync stamps), record the client's last mutation id, and read the
- * page. The page is read from the statement's snapshot (the notes as
- * they were under the lock) with the rows this statement wrote in place of their old versions and the
- * purged ones left out: exactly what a read after the writes would return.
+ * The rest of a push in one statement, returned with its parameters bound for pipelinedTransaction
+ * to send with the COMMIT behind it (its text made once per shape, CloseShape): upsert the changed
+ * notes, purge tombstones past the horizon (except those still tied to an OnlyFans note, i.e. notes
+ * the CRM deleted that OnlyFans still lists: without the tombstone the next snapshot would import the
+ * note again; a note OnlyFans drops lets go of its id, sync-core's merge.ts, so no tombstone is kept
+ * for a note OnlyFans no longer has), bump the fan (version, purge horizon, sync stamps), record the
+ * client's last mutation id, and read the page. The page is read from the statement's snapshot (the
+ * notes as they were under the lock) with the rows this statement wrote in place of their old
+ * versions and the purged ones left out: exactly what a read after the writes would return.
  */
-export function closeFullSync(input: CloseInput): SQL {
+export function closeFullSync(db: Transaction, input: CloseInput): Query {
   const { fan } = input;
-  const horizon = input.horizon.toISOString();
   const before = new Set(input.values.map((row) => row.id));
   // A changed note that ends as a purgeable tombstone (older than the horizon, tied to no OnlyFans
   // note) is purged, not written: a purge after the upsert would delete it. This happens when OnlyFans
@@ -698,46 +746,118 @@ export function closeFullSync(input: CloseInput): SQL {
   );
   const purgedIds = new Set(purgedAfterWrite.map((row) => row.id));
   const written = input.values.filter((row) => !purgedIds.has(row.id));
-  const changedIds = textArray(before);
+  const { page, client } = input;
+  const shape: CloseShape = {
+    written: written.length > 0,
+    touched: input.touched,
+    liveDelta: input.liveDelta !== 0,
+    digest: input.fanState.onlyFansSnapshotDigest !== undefined,
+    client: client !== undefined,
+    rejections: client !== undefined && client.rejections.length > 0,
+    page: page.reset ? 'reset' : page.since.afterId === null ? 'version' : 'position',
+    limit: input.limit,
+  };
+  const values: Record<CloseValue, unknown> = {
+    fanRowId: fan.id,
+    now: input.now.toISOString(),
+    horizon: input.horizon.toISOString(),
+    written: written.length > 0 ? noteRowsJson(written) : null,
+    changedIds: textArray(before),
+    purgedIds: textArray(purgedIds),
+    purgedAfterWriteMax: Math.max(0, ...purgedAfterWrite.map((row) => row.version)),
+    version: input.version,
+    liveDelta: input.liveDelta,
+    lastFullSyncAt: input.fanState.lastFullSyncAt?.toISOString() ?? null,
+    lastForcedSyncAt: input.fanState.lastForcedSyncAt?.toISOString() ?? null,
+    digest: input.fanState.onlyFansSnapshotDigest ?? null,
+    clientId: client?.clientId ?? null,
+    lastMutationId: client?.lastMutationId ?? null,
+    rejections: client ? JSON.stringify(client.rejections) : null,
+    sinceVersion: page.reset ? null : page.since.version,
+    sinceAfterId: page.reset ? null : page.since.afterId,
+  };
+  return closeStatements.bind(db, Object.values(shape).join(' '), shape, values);
+}
 
+/** What decides the text of closeFullSync's statement; everything else is a value (CloseValue). */
+interface CloseShape {
+  written: boolean;
+  touched: boolean;
+  liveDelta: boolean;
+  digest: boolean;
+  client: boolean;
+  rejections: boolean;
+  page: 'reset' | 'version' | 'position';
+  limit: number;
+}
+
+type CloseValue =
+  | 'fanRowId'
+  | 'now'
+  | 'horizon'
+  | 'written'
+  | 'changedIds'
+  | 'purgedIds'
+  | 'purgedAfterWriteMax'
+  | 'version'
+  | 'liveDelta'
+  | 'lastFullSyncAt'
+  | 'lastForcedSyncAt'
+  | 'digest'
+  | 'clientId'
+  | 'lastMutationId'
+  | 'rejections'
+  | 'sinceVersion'
+  | 'sinceAfterId';
+
+const closeStatements = new StatementShapes<CloseShape>(closeStatement);
+
+/** closeFullSync's statement for one shape, its values as placeholders (CloseValue). */
+function closeStatement(shape: CloseShape): SQL {
+  const value = (name: CloseValue) => sql.placeholder(name);
+  const fanRowId = value('fanRowId');
+  const now = value('now');
+  const changedIds = value('changedIds');
   const parts: SQL[] = [];
-  if (written.length > 0) {
-    parts.push(sql`written as (${upsertNotes(written)})`);
-  }
+  if (shape.written) parts.push(sql`written as (${upsertNotes(value('written'))})`);
   parts.push(sql`purged as (
     delete from ${notes}
-    where fan_row_id = ${fan.id}
-      and ((deleted_at < ${horizon}::timestamptz and only_fans_note_id is null and id <> all(${changedIds}::text[]))
-        or id = any(${textArray(purgedIds)}::text[]))
+    where fan_row_id = ${fanRowId}
+      and ((deleted_at < ${value('horizon')}::timestamptz and only_fans_note_id is null and id <> all(${changedIds}::text[]))
+        or id = any(${value('purgedIds')}::text[]))
     returning id, version
   )`);
-  const purgedAfterWriteMax = Math.max(0, ...purgedAfterWrite.map((row) => row.version));
   parts.push(sql`bumped as (
     update ${fans} set
-      ${input.touched ? sql`version = ${input.version}, updated_at = ${input.now.toISOString()}::timestamptz,` : sql``}
-      ${input.liveDelta === 0 ? sql`` : sql`live_note_count = live_note_count + ${input.liveDelta},`}
+      ${shape.touched ? sql`version = ${value('version')}, updated_at = ${now}::timestamptz,` : sql``}
+      ${shape.liveDelta ? sql`live_note_count = live_note_count + ${value('liveDelta')},` : sql``}
       purged_through_version = greatest(
-        purged_through_version, coalesce((select max(version) from purged), 0), ${purgedAfterWriteMax}::bigint),
-      last_full_sync_at = ${input.fanState.lastFullSyncAt?.toISOString() ?? null}::timestamptz,
-      last_forced_sync_at = ${input.fanState.lastForcedSyncAt?.toISOString() ?? null}::timestamptz
-      ${input.fanState.onlyFansSnapshotDigest === undefined ? sql`` : sql`, only_fans_snapshot_digest = ${input.fanState.onlyFansSnapshotDigest}`}
-    where id = ${fan.id}
+        purged_through_version, coalesce((select max(version) from purged), 0), ${value('purgedAfterWriteMax')}::bigint),
+      last_full_sync_at = ${value('lastFullSyncAt')}::timestamptz,
+      last_forced_sync_at = ${value('lastForcedSyncAt')}::timestamptz
+      ${shape.digest ? sql`, only_fans_snapshot_digest = ${value('digest')}` : sql``}
+    where id = ${fanRowId}
     returning purged_through_version
   )`);
-  if (input.client) {
+  if (shape.client) {
+    const clientId = value('clientId');
     parts.push(sql`recorded as (
-      update ${syncClients} set last_mutation_id = ${input.client.lastMutationId},
-        updated_at = ${input.now.toISOString()}::timestamptz
-      where client_id = ${input.client.clientId}
+      update ${syncClients} set last_mutation_id = ${value('lastMutationId')},
+        updated_at = ${now}::timestamptz
+      where client_id = ${clientId}
     )`);
-    if (input.client.rejections.length > 0) parts.push(recordRejections(input.client, input.now));
+    if (shape.rejections) parts.push(recordRejections({ clientId, rejections: value('rejections') }, now));
   }
+  const since: BoundPosition = {
+    version: value('sinceVersion'),
+    afterId: shape.page === 'position' ? value('sinceAfterId') : null,
+  };
   const page = notesPage({
-    fanRowId: sql`${fan.id}`,
-    page: input.page,
-    limit: input.limit,
+    fanRowId: sql`${fanRowId}`,
+    page: shape.page === 'reset' ? { reset: true } : { reset: false, since },
+    limit: shape.limit,
     where: sql`n.id <> all(${changedIds}::text[]) and n.id not in (select id from purged)`,
-    written: written.length > 0 ? sql.raw('written') : undefined,
+    written: shape.written ? sql.raw('written') : undefined,
   });
   parts.push(sql`page as (${page})`);
 

@@ -28,7 +28,7 @@ import { fanNotFound, pickResolvedFan, requireRight, type FanRow } from './authz
 import type { FanWrite } from './fan-transaction.ts';
 import { syncInProgress } from './lease.ts';
 import { SyncHints } from './sync-hints.ts';
-import { decideNoteChanges, scopeCondition, type DecidedChanges } from './note-writes.ts';
+import { decideNoteChanges, scopeNoteIds, type DecidedChanges } from './note-writes.ts';
 import { isReset, pageFromRows, readNotes, type NotesPage } from './read-notes.ts';
 import { executeRows } from './raw-sql.ts';
 import type { PageRow } from './serialize.ts';
@@ -248,17 +248,17 @@ async function push(
   const userId = ctx.user.userId;
   // The notes the changes can touch are read by the same statement (a superset: the client and the
   // snapshot are checked after the lock; decideNoteChanges keeps what it needs).
-  const scope = {
-    mutations: input.clientId === undefined ? [] : (input.mutations ?? []),
-    onlyFansSnapshot: input.onlyFansNotes ? { notes: input.onlyFansNotes, complete: true } : undefined,
-  };
-  const mutationIds = scope.mutations.map((mutation) => mutation.id);
+  const mutationIds =
+    input.clientId === undefined ? [] : (input.mutations ?? []).map((mutation) => mutation.id);
   const locked = await lockForPush(
     tx,
     userId,
     input,
     input.clientId === undefined ? undefined : { clientId: input.clientId, now, mutationIds },
-    (fanRowId) => scopeCondition(scope, fanRowId),
+    {
+      noteIds: input.clientId === undefined ? [] : scopeNoteIds(input.mutations ?? []),
+      onlyFans: input.onlyFansNotes !== undefined,
+    },
   );
   try {
     requireRight(pickResolvedFan(locked.rows).role, 'write');
@@ -325,7 +325,7 @@ async function push(
 
   const version = write.touched ? write.version : write.fan.version;
   const reset = isReset({ version, purgedThroughVersion: write.fan.purgedThroughVersion }, since);
-  const last = closeFullSync({
+  const last = closeFullSync(tx, {
     fan: write.fan,
     now,
     values,
@@ -490,7 +490,11 @@ async function refusal(ctx: AuthedContext, input: Input, now: Date, error: ApiEr
           set: { lastMutationId: sequenced.lastMutationId, updatedAt: now },
         });
       const rejections = refused.map((id) => ({ id, reason: error.message }));
-      await executeRows(tx, sql`with ${recordRejections({ clientId, rejections }, now)} select 1`);
+      const record = recordRejections(
+        { clientId, rejections: JSON.stringify(rejections) },
+        now.toISOString(),
+      );
+      await executeRows(tx, sql`with ${record} select 1`);
     }
     return {
       lastMutationId: sequenced.lastMutationId,
