@@ -39,39 +39,39 @@ export type Bound<T> = T | Placeholder;
  * every `execute`; for readOrPlan's statement, run by every throttled read, that walk was the largest
  * cost of the API's own code on the request (docs/PERFORMANCE.md). The text is the one `execute`
  * would make (the same parameters, numbered alike), so the driver prepares it once per connection as
- * before. `key` must name the shape exactly: two shapes with one key would share a text.
+ * before. A shape is a flat object of primitives, and the whole of it is the key of its text.
  */
-export class StatementShapes<Shape> {
+export class StatementShapes<Shape extends Record<string, string | number | boolean>> {
   readonly #texts = new Map<string, Query>();
 
   constructor(
     private readonly build: (shape: Shape) => SQL,
-    /** The most shapes kept; more is a bug in a key (a value in it), said loudly rather than leaked. */
+    /** The most shapes kept; more is a bug (a value in a shape), said loudly rather than leaked. */
     private readonly maxShapes = 1024,
   ) {}
 
   async rows(
     db: Database | Transaction,
-    key: string,
     shape: Shape,
     values: Record<string, unknown>,
   ): Promise<Record<string, unknown>[]> {
     const { session } = db as unknown as DrizzleInternals;
-    const query = this.#text(db, key, shape);
+    const query = this.#text(db, shape);
     return rowsOf(await session.prepareQuery(query, undefined, undefined, false).execute(values));
   }
 
   /** The statement with `values` in its parameters, to be sent by the caller (pipelinedTransaction's last). */
-  bind(db: Database | Transaction, key: string, shape: Shape, values: Record<string, unknown>): Query {
-    const query = this.#text(db, key, shape);
+  bind(db: Database | Transaction, shape: Shape, values: Record<string, unknown>): Query {
+    const query = this.#text(db, shape);
     return { sql: query.sql, params: fillPlaceholders(query.params, values) };
   }
 
-  #text(db: Database | Transaction, key: string, shape: Shape): Query {
+  #text(db: Database | Transaction, shape: Shape): Query {
+    const key = JSON.stringify(shape);
     let query = this.#texts.get(key);
     if (!query) {
       if (this.#texts.size >= this.maxShapes) {
-        throw new Error(`more than ${this.maxShapes} shapes of one statement: its key holds a value`);
+        throw new Error(`more than ${this.maxShapes} shapes of one statement: a shape holds a value`);
       }
       query = (db as unknown as DrizzleInternals).dialect.sqlToQuery(this.build(shape));
       this.#texts.set(key, query);

@@ -101,12 +101,7 @@ export async function lockForPush(
     mutationIds: client ? textArray(client.mutationIds.map(String)) : null,
     noteIds: textArray(scope.noteIds),
   };
-  const rows = await lockStatements.rows(
-    tx,
-    `${shape.client} ${shape.account} ${shape.noteIds} ${shape.onlyFans}`,
-    shape,
-    values,
-  );
+  const rows = await lockStatements.rows(tx, shape, values);
   const first = rows[0];
   const lockedClient = client === undefined ? undefined : first ? decodeClient(first) : null;
   const fresh =
@@ -126,14 +121,14 @@ export async function lockForPush(
 }
 
 /** What decides the text of lockForPush's statement; everything else is a value (LockValue). */
-interface LockShape {
+type LockShape = {
   client: boolean;
   account: boolean;
   /** Mutations name notes (note-writes.ts boundScopeCondition). */
   noteIds: boolean;
   /** An OnlyFans snapshot came: the fan's OnlyFans notes are in scope. */
   onlyFans: boolean;
-}
+};
 
 type LockValue = 'userId' | 'fanId' | 'accountId' | 'clientId' | 'now' | 'mutationIds' | 'noteIds';
 
@@ -303,12 +298,7 @@ export async function readOrPlan(db: Database, input: ReadInput): Promise<ReadOr
     now: input.now.toISOString(),
     horizon: refresh?.horizon.toISOString() ?? null,
   };
-  const rows = await readStatements.rows(
-    db,
-    `${shape.since} ${shape.client} ${shape.refresh} ${shape.account} ${shape.limit}`,
-    shape,
-    values,
-  );
+  const rows = await readStatements.rows(db, shape, values);
   const first = rows[0];
   if (!first) return { rows: [], read: false, pageRows: [], lastMutationId: null, refreshed: null };
   const head = headOf(first);
@@ -333,7 +323,7 @@ export async function readOrPlan(db: Database, input: ReadInput): Promise<ReadOr
 }
 
 /** What decides the text of readOrPlan's statement; everything else is a value (ReadValue). */
-interface ReadShape {
+type ReadShape = {
   /** No cursor, a version cursor, or a position within a version (read-notes.ts pageCondition). */
   since: 'none' | 'version' | 'position';
   client: boolean;
@@ -341,7 +331,7 @@ interface ReadShape {
   account: boolean;
   /** A number in the text (the page's LIMIT): MAX_NOTES_PER_SYNC but in tests. */
   limit: number;
-}
+};
 
 type ReadValue =
   | 'userId'
@@ -776,11 +766,11 @@ export function closeFullSync(db: Transaction, input: CloseInput): Query {
     sinceVersion: page.reset ? null : page.since.version,
     sinceAfterId: page.reset ? null : page.since.afterId,
   };
-  return closeStatements.bind(db, Object.values(shape).join(' '), shape, values);
+  return closeStatements.bind(db, shape, values);
 }
 
 /** What decides the text of closeFullSync's statement; everything else is a value (CloseValue). */
-interface CloseShape {
+type CloseShape = {
   written: boolean;
   touched: boolean;
   liveDelta: boolean;
@@ -789,7 +779,7 @@ interface CloseShape {
   rejections: boolean;
   page: 'reset' | 'version' | 'position';
   limit: number;
-}
+};
 
 type CloseValue =
   | 'fanRowId'
