@@ -60,7 +60,7 @@ export class StatementShapes<Shape extends Record<string, string | number | bool
     return rowsOf(await session.prepareQuery(query, undefined, undefined, false).execute(values));
   }
 
-  /** The statement with `values` in its parameters, to be sent by the caller (pipelinedTransaction's last). */
+  /** The statement with `values` in its parameters, for the caller to send (pipelinedTransaction's last). */
   bind(db: Database | Transaction, shape: Shape, values: Record<string, unknown>): Query {
     const query = this.#text(db, shape);
     return { sql: query.sql, params: fillPlaceholders(query.params, values) };

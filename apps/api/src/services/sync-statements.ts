@@ -73,11 +73,12 @@ export interface LockedForPush {
  * it with a statement of its own.
  *
  * It also reads the notes in `scope` (note-writes.ts boundScopeCondition: those the mutations name,
- * and with an OnlyFans snapshot the fan's OnlyFans notes), when there are any. They come from the statement's snapshot, taken before the lock was granted; they are what the lock
- * protects exactly when the fan row is the version the snapshot saw (same xmin): every transaction that
- * changes a fan's notes also updates its fan row (a version bump, or the purge horizon and sync stamps).
- * Otherwise `scope` is null and the caller reads them again. The statement's text is made once per
- * shape (LockShape).
+ * and with an OnlyFans snapshot the fan's OnlyFans notes), when there are any. They come from the
+ * statement's snapshot, taken before the lock was granted; they are what the lock protects exactly
+ * when the fan row is the version the snapshot saw (same xmin): every transaction that changes a fan's
+ * notes also updates its fan row (a version bump, or the purge horizon and sync stamps). Otherwise
+ * `scope` is null and the caller reads them again. The statement's text is made once per shape
+ * (LockShape).
  */
 export async function lockForPush(
   tx: Transaction,
