@@ -201,7 +201,10 @@ describe('the database pool under a flood', () => {
     expect(listeners).toBe(1);
     const latency = latencySummary(replies.map((reply) => reply.ms));
     expect(latency.max).toBeLessThan(10_000);
-    expect(Math.max(...health)).toBeLessThan(1_000);
+    // A stall guard: a blocked event loop would hold /healthz for the whole flood (seconds). Not tighter:
+    // on a slower 2-core host the same code (before and after 2026-12-04's statement shapes) answered
+    // it in 1.15-1.18 s at worst, queued behind 600 requests' own work on the one thread.
+    expect(Math.max(...health)).toBeLessThan(2_000);
     expect(alive(api)).toBe(true);
     figures.pool = {
       requests: replies.length,
@@ -246,6 +249,20 @@ describe('one user reading a huge fan as hard as they can (issue 13.3)', () => {
     polite = await Promise.all([tokenFor(bystander.users.first!), tokenFor(bystander.users.second!)]);
   }, 60_000);
 
+  /** The per-user limit of requests at once (RATE_LIMIT_CONCURRENT's default): the attacker's at most. */
+  const CONCURRENT = 4;
+
+  /** One of the attacker's reads alone (a page of about 1 MiB), the median of three. */
+  async function heavyReadMs(): Promise<number> {
+    const times: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const reply = await callEndpoint(api.url, sync, 'rest', { fanId: '31337' }, { token: greedy });
+      expect(reply.status).toBe(200);
+      times.push(reply.ms);
+    }
+    return times.sort((a, b) => a - b)[1]!;
+  }
+
   /** The bystander's sync latencies, alone, for `ms` (after five warm-up requests). */
   async function bystanderLatencies(token: string, ms: number) {
     const latencies: number[] = [];
@@ -260,10 +277,15 @@ describe('one user reading a huge fan as hard as they can (issue 13.3)', () => {
 
   for (const honour of [false, true]) {
     const how = honour ? 'waiting as Retry-After says' : 'ignoring Retry-After';
-    test(`regression: 36 simultaneous reads of a fan of 2,000 notes of 5,000 emoji, ${how}, held another tenant's sync for seconds; now its p99 stays under 200 ms (or 10x its p99 alone, on a busy machine), the API under 300 MB, no 5xx`, async () => {
+    test(`regression: 36 simultaneous reads of a fan of 2,000 notes of 5,000 emoji, ${how}, held another tenant's sync for seconds; now its p99 stays under 200 ms (or 10x its p99 alone, or twice the wait behind the attacker's 4 reads at once, on a slower machine), the API under 300 MB, no 5xx`, async () => {
       // The bystander's own latency with nobody attacking, in this run: the machine is shared and
       // noisy, so the bound below is relative to it (and never tighter than 200 ms).
       const quiet = latencySummary(await bystanderLatencies(polite[Number(honour)]!, 4_000));
+      // The attacker holds at most CONCURRENT reads at once on the process's one thread, so the
+      // bystander waits behind that many heavy answers, and once more as many if the slots turn over
+      // while it waits, but never behind all 36 (seconds, before issue 13.3's fix). On a slower host
+      // that, not the bystander's own time alone, is the bound.
+      const heavy = await heavyReadMs();
       let peakRss = rssKiB(api.child.pid!);
       const sampler = setInterval(() => {
         if (alive(api)) peakRss = Math.max(peakRss, rssKiB(api.child.pid!));
@@ -301,6 +323,7 @@ describe('one user reading a huge fan as hard as they can (issue 13.3)', () => {
           largestAnswer: attacked.largest,
         },
         bystander: { answers: bystanderAnswers.counts, latencyMs: latency, quietLatencyMs: quiet },
+        heavyReadAloneMs: heavy,
         peakRssMB: Math.round(peakRss / 1024),
       };
       figures[honour ? 'heavyReadsPolite' : 'heavyReadsFlood'] = result;
@@ -308,7 +331,7 @@ describe('one user reading a huge fan as hard as they can (issue 13.3)', () => {
       for (const status of Object.keys(attacked.statuses)) expect([200, 429]).toContain(Number(status));
       expect(attacked.statuses['200']).toBeGreaterThan(0);
       expect(attacked.largest).toBeLessThan(1.1 * 1024 * 1024);
-      expect(latency.p99).toBeLessThan(Math.max(200, 10 * quiet.p99));
+      expect(latency.p99).toBeLessThan(Math.max(200, 10 * quiet.p99, 2 * CONCURRENT * heavy));
       expect(peakRss / 1024).toBeLessThan(300);
     }, 60_000);
   }
