@@ -50,6 +50,28 @@ export class RequestLog extends LogController {
  */
 const SINGLE_VALUE_HEADERS = ['authorization', 'content-type'] as const;
 
+type SingleValueHeader = (typeof SINGLE_VALUE_HEADERS)[number];
+const singleValueLengths = new Set(SINGLE_VALUE_HEADERS.map((name) => name.length));
+
+/**
+ * The first of SINGLE_VALUE_HEADERS the request carries more than once, read off its raw header lines
+ * (name, value, name, value...). `headersDistinct` answers the same, but builds an object of every
+ * header, on every request, to do so.
+ */
+function repeatedHeader(raw: readonly string[]): SingleValueHeader | undefined {
+  const seen: string[] = [];
+  for (let index = 0; index < raw.length; index += 2) {
+    const name = raw[index]!;
+    // A length check first spares lowercasing every other header.
+    if (!singleValueLengths.has(name.length)) continue;
+    const lower = name.toLowerCase() as SingleValueHeader;
+    if (!SINGLE_VALUE_HEADERS.includes(lower)) continue;
+    if (seen.includes(lower)) return lower;
+    seen.push(lower);
+  }
+  return undefined;
+}
+
 const queryCounts = new WeakMap<FastifyRequest, QueryCount>();
 
 /**
@@ -61,9 +83,7 @@ const queryCounts = new WeakMap<FastifyRequest, QueryCount>();
 export function registerRequestContext(app: HttpServer, options: { countQueries: boolean }): void {
   app.addHook('onRequest', (request, reply, done) => {
     void reply.header('x-request-id', request.id);
-    const repeated = SINGLE_VALUE_HEADERS.find(
-      (name) => (request.raw.headersDistinct[name]?.length ?? 0) > 1,
-    );
+    const repeated = repeatedHeader(request.raw.rawHeaders);
     if (!repeated) return done();
     done(
       new ApiError('validation_error', `The ${repeated} header was sent more than once.`, {

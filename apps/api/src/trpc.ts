@@ -49,7 +49,7 @@ export const authedProcedure = t.procedure.use(async ({ ctx, next }) => {
   const { user } = await authenticate(ctx);
   const release = ctx.deps.inFlight.enter(user.userId);
   try {
-    return await next({ ctx: { ...ctx, user, log: ctx.log.child({ userId: user.userId }) } });
+    return await next({ ctx: { ...ctx, user } });
   } finally {
     release();
   }
@@ -65,7 +65,7 @@ export const streamProcedure = t.procedure.use(async ({ ctx, next }) => {
   const { user, token } = await authenticate(ctx);
   // Verified above, where `exp` is a required claim.
   const tokenExpiresAt = (decodeJwt(token).exp ?? 0) * 1000;
-  return next({ ctx: { ...ctx, user, tokenExpiresAt, log: ctx.log.child({ userId: user.userId }) } });
+  return next({ ctx: { ...ctx, user, tokenExpiresAt } });
 });
 
 /** The caller's token, checked, and one request taken from their budget. */
