@@ -81,7 +81,10 @@ export function note(row: Omit<PageRow, 'deleted' | 'beyond'>, fanId: string) {
   };
 }
 
-/** The envelope of every sync answer (the API's `answer()`, in the contract's key order). */
+/**
+ * The envelope of every sync answer (the API's `answer()`, in the contract's key order), as an object:
+ * the bare floor sends it through one `JSON.stringify`, floor-stack.ts hands it to tRPC.
+ */
 export function envelope(data: {
   synchronized: boolean;
   notes: unknown[];
@@ -91,9 +94,9 @@ export function envelope(data: {
   lastMutationId: number | null;
   results: unknown[];
   more: boolean;
-}): string {
+}) {
   const now = Date.now();
-  return JSON.stringify({
+  return {
     status: 'success',
     data: {
       synchronized: data.synchronized,
@@ -109,15 +112,11 @@ export function envelope(data: {
       nextSyncAt: new Date(now + 600_000).toISOString(),
       more: data.more,
     },
-  });
+  };
 }
 
-/** The read floor's answer for `fan` from `since` (null: the live set). */
-export async function readFloor(
-  sql: postgres.Sql,
-  fan: FloorFan,
-  since: CursorPosition | null,
-): Promise<string> {
+/** The read floor's answer for `fan` from `since` (null: the live set), as an object (envelope). */
+export async function readFloor(sql: postgres.Sql, fan: FloorFan, since: CursorPosition | null) {
   const reset = since === null;
   const rows = await sql<PageRow[]>`
     select id, account_id as "accountId", content, type, color, is_pinned as "isPinned", source,

@@ -73,19 +73,44 @@ function userOf(authorization: string | undefined): string {
   return user;
 }
 
-interface Body {
+export interface Body {
   fanId: string;
   cursor?: string;
   clientId?: string;
   mutations?: { id: number; noteId: string; note: { content: string } }[];
 }
 
+/** The floors' answer to one request, as an object: the write floor for a push, else the read floor. */
+function answer(input: Body, authorization: string | undefined, fan: FloorFan) {
+  return input.mutations && input.mutations.length > 0 && input.clientId
+    ? writeFloor(sql, fan, {
+        clientId: input.clientId,
+        userId: userOf(authorization),
+        mutations: input.mutations.map((m) => ({ id: m.id, noteId: m.noteId, content: m.note.content })),
+      })
+    : readFloor(sql, fan, input.cursor === undefined ? null : decodeCursorPosition(input.cursor));
+}
+
 const counting = process.env.BENCH_COUNT === '1';
+
+/** `run`'s answer, with BENCH_COUNT the statements and round trips it took as headers (else none). */
+async function counted<T>(run: () => Promise<T>): Promise<{ body: T; headers: Record<string, string> }> {
+  const before = { statements, roundTrips, prepares };
+  const body = await run();
+  if (!counting) return { body, headers: {} };
+  return {
+    body,
+    headers: {
+      'x-db-statements': String(statements - before.statements),
+      'x-db-round-trips': String(roundTrips - before.roundTrips),
+      'x-db-prepares': String(prepares - before.prepares),
+    },
+  };
+}
 const server = createServer((req, res) => {
   const chunks: Buffer[] = [];
   req.on('data', (chunk: Buffer) => chunks.push(chunk));
   req.on('end', () => {
-    const before = { statements, roundTrips, prepares };
     void (async () => {
       try {
         const input = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Body;
@@ -94,29 +119,10 @@ const server = createServer((req, res) => {
           res.writeHead(404).end();
           return;
         }
-        const body =
-          input.mutations && input.mutations.length > 0 && input.clientId
-            ? await writeFloor(sql, fan, {
-                clientId: input.clientId,
-                userId: userOf(req.headers.authorization),
-                mutations: input.mutations.map((m) => ({
-                  id: m.id,
-                  noteId: m.noteId,
-                  content: m.note.content,
-                })),
-              })
-            : await readFloor(
-                sql,
-                fan,
-                input.cursor === undefined ? null : decodeCursorPosition(input.cursor),
-              );
-        const headers: Record<string, string> = { 'content-type': 'application/json; charset=utf-8' };
-        if (counting) {
-          headers['x-db-statements'] = String(statements - before.statements);
-          headers['x-db-round-trips'] = String(roundTrips - before.roundTrips);
-          headers['x-db-prepares'] = String(prepares - before.prepares);
-        }
-        res.writeHead(200, headers).end(body);
+        const { body, headers } = await counted(() => answer(input, req.headers.authorization, fan));
+        res
+          .writeHead(200, { 'content-type': 'application/json; charset=utf-8', ...headers })
+          .end(JSON.stringify(body));
       } catch (error) {
         res.writeHead(500).end(String(error));
       }
@@ -124,8 +130,32 @@ const server = createServer((req, res) => {
   });
 });
 server.keepAliveTimeout = 5_000;
-server.listen(Number(process.env.PORT ?? 0), '127.0.0.1', () => {
-  const { port } = server.address() as AddressInfo;
-  process.stdout.write(`${JSON.stringify({ msg: 'listening', port })}\n`);
-});
-process.on('SIGTERM', () => server.close(() => void sql.end({ timeout: 2 }).then(() => process.exit(0))));
+const listening = (port: number) => process.stdout.write(`${JSON.stringify({ msg: 'listening', port })}\n`);
+if (process.env.FLOOR_STACK === '1') {
+  // The same answers behind Fastify and tRPC (`pnpm bench --floor-stack`): what that stack costs alone.
+  // Loaded only here: the bare floor's RSS must not carry Fastify, tRPC and zod.
+  const { startFloorStack } = await import('./floor-stack.ts');
+  const stack = await startFloorStack(
+    (input, authorization) => {
+      const fan = fans.get(input.fanId);
+      if (!fan) throw new Error(`no fan ${input.fanId}`);
+      return counted(() => answer(input, authorization, fan));
+    },
+    Number(process.env.PORT ?? 0),
+  );
+  listening(stack.port);
+  process.on(
+    'SIGTERM',
+    () =>
+      void stack
+        .close()
+        .then(() => sql.end({ timeout: 2 }))
+        .then(() => process.exit(0)),
+  );
+} else {
+  server.keepAliveTimeout = 5_000;
+  server.listen(Number(process.env.PORT ?? 0), '127.0.0.1', () =>
+    listening((server.address() as AddressInfo).port),
+  );
+  process.on('SIGTERM', () => server.close(() => void sql.end({ timeout: 2 }).then(() => process.exit(0))));
+}

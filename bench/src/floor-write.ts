@@ -60,7 +60,7 @@ interface WrittenRow {
   updatedBy: string | null;
 }
 
-export async function writeFloor(sql: postgres.Sql, fan: FloorFan, push: FloorPush): Promise<string> {
+export async function writeFloor(sql: postgres.Sql, fan: FloorFan, push: FloorPush) {
   const now = new Date();
   const rows = push.mutations.map((m) => ({ mid: m.id, id: m.noteId, content: m.content }));
   const lastMutationId = push.mutations.reduce((max, m) => Math.max(max, m.id), 0);

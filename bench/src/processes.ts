@@ -34,8 +34,13 @@ export async function buildFloors(): Promise<void> {
     platform: 'node',
     target: 'node20',
     format: 'esm',
+    // floor-stack.ts (Fastify, tRPC, zod) in a chunk of its own, loaded only with --floor-stack.
+    splitting: true,
     // Loads its WASM beside its own module.
     external: ['@electric-sql/pglite'],
+    banner: {
+      js: "import { createRequire as __bundleCreateRequire } from 'node:module';\nconst require = __bundleCreateRequire(import.meta.url);",
+    },
     logLevel: 'warning',
   });
 }

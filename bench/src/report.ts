@@ -83,8 +83,11 @@ export interface BenchReport {
     halfLoadDurationSec: number;
     rounds: number;
     connections: number;
-    /** The floors (floor-server.ts), or the baseline of before issue 18 (`--old-baseline`, PGlite). */
-    comparedWith: 'floors' | 'old-baseline';
+    /**
+     * The floors (floor-server.ts); the floors behind Fastify and tRPC (`--floor-stack`, floor-stack.ts);
+     * or the baseline of before issue 18 (`--old-baseline`, PGlite).
+     */
+    comparedWith: 'floors' | 'floors-behind-stack' | 'old-baseline';
   };
   scenarios: ScenarioReport[];
   /** Per process over the whole run: `api-throttled`, `api-full`, `floor`, ... */
@@ -124,8 +127,11 @@ const TWO_PROCESS_RATIO = 1.6;
 export function evaluateTargets(report: BenchReport): TargetResult[] {
   const out: TargetResult[] = [];
   const byName = new Map(report.scenarios.map((scenario) => [scenario.name, scenario]));
-  const against =
-    report.settings.comparedWith === 'floors' ? '' : ' (against the OLD baseline: not the target)';
+  const against = {
+    floors: '',
+    'floors-behind-stack': ' (against the floors behind Fastify and tRPC: not the target)',
+    'old-baseline': ' (against the OLD baseline: not the target)',
+  }[report.settings.comparedWith];
   for (const [name, target] of Object.entries(RATIO_TARGETS)) {
     const scenario = byName.get(name);
     if (!scenario) continue;
@@ -234,8 +240,11 @@ const ms = (n: number) => String(Math.round(n * 10) / 10);
 /** The markdown section docs/PERFORMANCE.md quotes: machine, date, database, command, tables. */
 export function renderReport(report: BenchReport): string {
   report.targets = evaluateTargets(report);
-  const floors = report.settings.comparedWith === 'floors';
-  const floorName = floors ? 'floor' : 'old baseline';
+  const { comparedWith } = report.settings;
+  const floors = comparedWith !== 'old-baseline';
+  const floorName = { floors: 'floor', 'floors-behind-stack': 'stack floor', 'old-baseline': 'old baseline' }[
+    comparedWith
+  ];
   const lines = [
     `Run ${report.date.slice(0, 16).replace('T', ' ')} UTC on ${report.machine.cpu} (${report.machine.cores} cores, ` +
       `${report.machine.memoryGb} GB), ${report.machine.os}, Node ${report.machine.node}; ` +
@@ -244,7 +253,16 @@ export function renderReport(report: BenchReport): string {
       (report.database.vacuumedBeforeEachRun
         ? `, vacuumed before each run (the server's autovacuum: ${report.database.autovacuum ?? 'unknown'}). `
         : '. ') +
-      `Compared with ${floors ? 'the floors (bench/src/floor-server.ts: floor-read.ts for reads, floor-write.ts for pushes)' : 'the OLD baseline (bench/src/old-baseline-server.ts: a join, not prepared), not the floors'}. ` +
+      `Compared with ${
+        {
+          floors:
+            'the floors (bench/src/floor-server.ts: floor-read.ts for reads, floor-write.ts for pushes)',
+          'floors-behind-stack':
+            'the floors behind Fastify and tRPC (bench/src/floor-stack.ts: what that stack costs alone), not the bare floors',
+          'old-baseline':
+            'the OLD baseline (bench/src/old-baseline-server.ts: a join, not prepared), not the floors',
+        }[comparedWith]
+      }. ` +
       `Each full-load run ${report.settings.durationSec} s, each half-load run ${report.settings.halfLoadDurationSec} s, over ${report.settings.connections} connections, ` +
       `${report.settings.rounds} rounds alternating API and ${floorName} (A B A B A B); the ratio is the median of the rounds' ratios, other figures medians of the rounds; whole run ${Math.round(report.elapsedSec)} s; ` +
       `1-minute load average ${report.loadAverage.before.toFixed(1)} before, ${report.loadAverage.after.toFixed(1)} after.`,
@@ -256,7 +274,7 @@ export function renderReport(report: BenchReport): string {
   ];
   for (const s of report.scenarios) {
     lines.push(
-      `| ${s.title} | ${floors ? `${s.floorKind} floor` : 'old baseline'} | ${fmt(s.api.rps)} | ${fmt(s.floor.rps)} | ${s.ratio.toFixed(2)}x | ` +
+      `| ${s.title} | ${floors ? `${s.floorKind} ${floorName}` : 'old baseline'} | ${fmt(s.api.rps)} | ${fmt(s.floor.rps)} | ${s.ratio.toFixed(2)}x | ` +
         `${ms(s.api.p50)} / ${ms(s.api.p99)} | ${ms(s.floor.p50)} / ${ms(s.floor.p99)} | ` +
         `${ms(s.halfLoad.p99)} ms at ${s.halfLoad.rate} req/s (${ms(s.halfLoad.floorP99)} ms) | ${s.roundTrips.api.max} (${s.roundTrips.apiStatements.max}) | ` +
         `${s.roundTrips.floor.max} | ${s.peakRssMb.api.toFixed(0)} / ${s.peakRssMb.floor.toFixed(0)} | ` +

@@ -8,7 +8,8 @@
  * median of two is), --connections <n> (default 10), --only <scenario,...> (throttled-read,
  * delta-pull, full-sync, push-1, push-100, cold-fan, two-processes, live), --old-baseline (compare
  * with the baseline of before issue 18 instead of the floors: a join, not prepared; the history's
- * ratios), --api-env KEY=VALUE (repeatable: an environment variable for every API process, e.g.
+ * ratios), --floor-stack (the floors behind Fastify and tRPC, floor-stack.ts: what that stack costs
+ * alone; not the targets' comparison, so nothing is written), --api-env KEY=VALUE (repeatable: an environment variable for every API process, e.g.
  * DB_PREPARE=0 for what a transaction-mode pooler's settings cost), --profile (API processes write
  * --cpu-prof profiles to bench/results/profiles/), --no-write (print only).
  */
@@ -49,6 +50,7 @@ const { values: flags } = parseArgs({
     duration: { type: 'string', default: '5' },
     'half-duration': { type: 'string', default: '3' },
     'old-baseline': { type: 'boolean', default: false },
+    'floor-stack': { type: 'boolean', default: false },
     'api-env': { type: 'string', multiple: true },
     rounds: { type: 'string', default: '3' },
     connections: { type: 'string', default: '10' },
@@ -191,6 +193,7 @@ async function main(): Promise<void> {
           PORT: '0',
           ...(databaseUrl ? { DATABASE_URL: databaseUrl } : { BASELINE_PGLITE_DIR: baselineDir! }),
           BENCH_COUNT: '1',
+          ...(flags['floor-stack'] ? { FLOOR_STACK: '1' } : {}),
         },
       },
     );
@@ -447,7 +450,7 @@ async function main(): Promise<void> {
         halfLoadDurationSec: HALF_DURATION,
         rounds: ROUNDS,
         connections: CONNECTIONS,
-        comparedWith: oldBaseline ? 'old-baseline' : 'floors',
+        comparedWith: oldBaseline ? 'old-baseline' : flags['floor-stack'] ? 'floors-behind-stack' : 'floors',
       },
       scenarios: reports,
       peakRssMb: peakRss,
@@ -460,7 +463,7 @@ async function main(): Promise<void> {
       ...(live ? { live } : {}),
     };
     process.stdout.write(`${renderReport(report)}\n`);
-    if (!flags['no-write']) {
+    if (!flags['no-write'] && !flags['floor-stack']) {
       const file = await writeReport(report);
       log(`results: ${file}; table: docs/PERFORMANCE.md`);
     }
