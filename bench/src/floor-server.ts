@@ -129,7 +129,6 @@ const server = createServer((req, res) => {
     })();
   });
 });
-server.keepAliveTimeout = 5_000;
 const listening = (port: number) => process.stdout.write(`${JSON.stringify({ msg: 'listening', port })}\n`);
 if (process.env.FLOOR_STACK === '1') {
   // The same answers behind Fastify and tRPC (`pnpm bench --floor-stack`): what that stack costs alone.

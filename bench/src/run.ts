@@ -183,6 +183,8 @@ async function main(): Promise<void> {
     // 3. The floors (one process answers reads and pushes), up for the whole run. On PGlite, or with
     //    --old-baseline, the baseline of before issue 18 instead (a join, not prepared).
     const oldBaseline = flags['old-baseline'] || !databaseUrl;
+    if (oldBaseline && flags['floor-stack'])
+      throw new Error('--floor-stack needs the floors: DATABASE_URL, no --old-baseline');
     if (oldBaseline) log('comparing with the old baseline (old-baseline-server.ts), not the floors');
     const floor = await startServer(
       oldBaseline ? 'old-baseline' : 'floor',
