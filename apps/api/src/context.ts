@@ -47,19 +47,16 @@ export interface Context {
   deps: AppDeps;
   requestId: string;
   headers: RequestHeaders;
-  log: Logger;
 }
 
 export interface AuthedContext extends Context {
   user: AuthUser;
 }
 
-/** `log` defaults to a child of the process's logger carrying `requestId` (what Fastify's request log is). */
-export function createContext(
-  deps: AppDeps,
-  requestId: string,
-  headers: RequestHeaders,
-  log: Logger = deps.logger.child({ requestId }),
-): Context {
-  return { deps, requestId, headers, log };
+/**
+ * No logger in it: failures are logged at the edge, on the request's logger (http-errors.ts, and the
+ * tRPC adapter's onError in server.ts), which carries `requestId`.
+ */
+export function createContext(deps: AppDeps, requestId: string, headers: RequestHeaders): Context {
+  return { deps, requestId, headers };
 }

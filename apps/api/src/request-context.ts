@@ -108,24 +108,19 @@ export function registerRequestContext(app: HttpServer, options: { countQueries:
   });
 }
 
-/** The procedures' context for a request (both surfaces): its id, log and the headers auth reads. */
+/** The procedures' context for a request (both surfaces): its id and the headers auth reads. */
 export function contextOf(
   deps: AppDeps,
-  request: Pick<FastifyRequest, 'id' | 'headers' | 'protocol' | 'host'> & { log: Logger },
+  request: Pick<FastifyRequest, 'id' | 'headers' | 'protocol' | 'host'>,
 ): Context {
   const { headers } = request;
-  return createContext(
-    deps,
-    request.id,
-    {
-      authorization: headers.authorization,
-      cookie: headers.cookie,
-      origin: headers.origin,
-      idempotencyKey: headerValue(headers['idempotency-key']),
-      serverOrigin: originOf(request.protocol, request.host),
-    },
-    request.log,
-  );
+  return createContext(deps, request.id, {
+    authorization: headers.authorization,
+    cookie: headers.cookie,
+    origin: headers.origin,
+    idempotencyKey: headerValue(headers['idempotency-key']),
+    serverOrigin: originOf(request.protocol, request.host),
+  });
 }
 
 /** The origin a request names in its Host header, when that is a plain host[:port]; else undefined. */
